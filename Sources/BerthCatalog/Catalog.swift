@@ -1,0 +1,114 @@
+import BerthModel
+import Foundation
+
+/// One object as stored: its key, its revision and its JSON body (which carries the same revision).
+public struct StoredObject: Sendable {
+    public var kind: String
+    public var namespace: String
+    public var name: String
+    public var revision: Int64
+    public var data: Data
+
+    public init(kind: String, namespace: String, name: String, revision: Int64, data: Data) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.revision = revision
+        self.data = data
+    }
+
+    public func decode<T: KubeObject>(_ type: T.Type) throws -> T {
+        try T.decode(data: data)
+    }
+}
+
+/// One entry of the change log: what a write did to one object.
+public struct Change: Sendable {
+    public enum ChangeType: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
+    public var type: ChangeType
+    public var object: StoredObject
+    public var revision: Int64 { object.revision }
+}
+
+/// The catalog: berth's single source of truth. Every read-modify-write runs inside one `write`
+/// transaction; writes from many callers may share one durable commit (group commit).
+///
+/// This protocol is what controllers and the API see, so that a second backend (etcd) can be added
+/// without touching them.
+public protocol Catalog: Sendable {
+    /// Runs `body` in one write transaction. Everything it writes commits together, durably, or not at all.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
+    /// Runs `body` on a consistent read-only snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
+    /// The revision of the newest committed write.
+    var currentRevision: Int64 { get }
+    /// Changes after `revision`, then every change as it commits. Throws `gone` when `revision` was compacted.
+    func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error>
+}
+
+/// The operations available inside a catalog transaction.
+public protocol CatalogTransaction: AnyObject {
+    func getStored(kind: String, namespace: String, name: String) throws -> StoredObject?
+    func listStored(kind: String, namespace: String?) throws -> [StoredObject]
+    /// The revision a list read at.
+    var revision: Int64 { get }
+
+    /// Creates an object: sets uid, creationTimestamp and resourceVersion. Throws alreadyExists.
+    @discardableResult func create<T: KubeObject>(_ object: T) throws -> T
+    /// Replaces an object. A non-empty `metadata.resourceVersion` must equal the stored one (else conflict).
+    /// uid and creationTimestamp are kept from the stored object. An object being deleted whose last
+    /// finalizer is removed is deleted.
+    @discardableResult func update<T: KubeObject>(_ object: T) throws -> T
+    /// Deletes an object, or marks it deleting (deletionTimestamp) while it has finalizers.
+    /// Returns the object as it was last stored, or nil when it did not exist.
+    @discardableResult func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, uid: String?) throws -> T?
+
+    // Indexed queries for the controllers.
+
+    /// Available, unreserved PVs of one class and exact access-mode set, at least `minBytes`, smallest first.
+    func volumeCandidates(storageClass: String, accessModes: AccessModeSet, volumeMode: String, minBytes: Int64,
+                          limit: Int) throws -> [PersistentVolume]
+    /// PVs whose claimRef names this claim.
+    func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume]
+    /// PV names in a phase, or with a berth state annotation (provisioning, deleting).
+    func volumeNames(phase: String?, state: String?) throws -> [String]
+    /// Claims without the bind-completed annotation, as (namespace, name).
+    func unboundClaimKeys() throws -> [(String, String)]
+    /// Bytes of PVs accounted to a node's pool.
+    func allocatedBytes(node: String, pool: String) throws -> Int64
+}
+
+extension CatalogTransaction {
+    public func get<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String) throws -> T? {
+        try getStored(kind: T.info.kind, namespace: namespace, name: name)?.decode(T.self)
+    }
+
+    public func list<T: KubeObject>(_ type: T.Type, namespace: String? = nil) throws -> [T] {
+        try listStored(kind: T.info.kind, namespace: namespace).map { try $0.decode(T.self) }
+    }
+
+    /// Records an event about `object`, aggregating repeats (same object, reason and message) into a count.
+    public func recordEvent(about object: ObjectReference, type: String, reason: String, message: String, host: String) throws {
+        var event = Event(about: object, type: type, reason: reason, message: message, host: host)
+        let key = "\(object.uid ?? object.name ?? "")|\(reason)|\(message)"
+        event.metadata.name = "\(object.name ?? "object").\(fnv1a(key))"
+        let namespace = event.metadata.namespace ?? "default"
+        if var existing = try get(Event.self, namespace: namespace, name: event.metadata.name!) {
+            existing.count = (existing.count ?? 1) + 1
+            existing.lastTimestamp = Timestamp.now()
+            existing.metadata.resourceVersion = nil
+            try update(existing)
+        } else {
+            try create(event)
+        }
+    }
+}
+
+func fnv1a(_ s: String) -> String {
+    var h: UInt64 = 0xcbf29ce484222325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100000001b3
+    }
+    return String(h, radix: 16)
+}

@@ -1,0 +1,267 @@
+import BerthModel
+import Dispatch
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The catalog in one SQLite file (WAL, synchronous=FULL), with a group-committing single writer.
+public final class SQLiteCatalog: Catalog, Sendable {
+    public let path: String
+    let pool: DatabasePool
+    let feed = ChangeFeed()
+    let writer: GroupCommitWriter
+    /// How many change-log entries are kept for watches to resume from.
+    let retainedChanges: Int64
+
+    /// Opens (creating when missing) the catalog at `path`: migrates, checks integrity, refuses a
+    /// catalog written by a newer berth.
+    public init(path: String, retainedChanges: Int64 = 100_000, logger: Logger = Logger(label: "berth.catalog")) throws {
+        self.path = path
+        self.retainedChanges = retainedChanges
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.maximumReaderCount = 4
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw BerthError.internalError("cannot open the catalog at \(path): \(error); check that the state directory is writable",
+                                           underlying: "\(error)")
+        }
+        // DatabasePool sets synchronous=NORMAL on its writer; an acknowledged write must survive power loss.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous=FULL")
+        }
+        let migrator = Self.migrator
+        try pool.write { db in
+            if try migrator.hasBeenSuperseded(db) {
+                let applied = try migrator.appliedIdentifiers(db)
+                let unknown = applied.subtracting(migrator.migrations)
+                throw BerthError(.internalError,
+                                 "the catalog at \(path) was written by a newer berth (unknown schema migrations: \(unknown.sorted().joined(separator: ", "))); run that newer berth, or restore a backup")
+            }
+        }
+        try migrator.migrate(pool)
+        let check = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+        guard check == ["ok"] else {
+            throw BerthError.internalError("the catalog at \(path) failed its integrity check (\(check.prefix(3).joined(separator: "; "))); restore it from a backup",
+                                           underlying: check.joined(separator: "\n"))
+        }
+        let revision = try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+        }
+        writer = GroupCommitWriter(pool: pool, feed: feed, revision: revision, retainedChanges: retainedChanges)
+        logger.debug("catalog opened", metadata: ["path": "\(path)", "revision": "\(revision)"])
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-objects") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                INSERT INTO meta (key, value) VALUES ('revision', 0), ('compacted', 0);
+                CREATE TABLE objects (
+                    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                    uid TEXT NOT NULL UNIQUE, revision INTEGER NOT NULL, body BLOB NOT NULL,
+                    PRIMARY KEY (kind, namespace, name)) WITHOUT ROWID;
+                CREATE TABLE changes (
+                    revision INTEGER PRIMARY KEY NOT NULL, type TEXT NOT NULL CHECK (type IN ('ADDED','MODIFIED','DELETED')),
+                    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body BLOB NOT NULL);
+                CREATE TABLE volume_index (
+                    name TEXT PRIMARY KEY NOT NULL, class TEXT NOT NULL, phase TEXT NOT NULL,
+                    access_bits INTEGER NOT NULL, volume_mode TEXT NOT NULL, capacity_bytes INTEGER NOT NULL,
+                    created TEXT NOT NULL, claim_namespace TEXT, claim_name TEXT, claim_uid TEXT,
+                    state TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '', pool TEXT NOT NULL DEFAULT '',
+                    deleting INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                CREATE INDEX volume_match ON volume_index (class, phase, access_bits, volume_mode, capacity_bytes, created, name)
+                    WHERE claim_name IS NULL AND deleting = 0;
+                CREATE INDEX volume_claim ON volume_index (claim_namespace, claim_name) WHERE claim_name IS NOT NULL;
+                CREATE INDEX volume_phase ON volume_index (phase);
+                CREATE INDEX volume_state ON volume_index (state) WHERE state != '';
+                CREATE INDEX volume_pool ON volume_index (node, pool);
+                CREATE UNIQUE INDEX volume_bound_claim ON volume_index (claim_uid) WHERE phase = 'Bound' AND claim_uid != '';
+                CREATE TABLE claim_index (
+                    namespace TEXT NOT NULL, name TEXT NOT NULL, uid TEXT NOT NULL, phase TEXT NOT NULL,
+                    volume_name TEXT NOT NULL, bind_completed INTEGER NOT NULL,
+                    PRIMARY KEY (namespace, name)) WITHOUT ROWID;
+                CREATE INDEX claim_unbound ON claim_index (bind_completed) WHERE bind_completed = 0;
+                CREATE UNIQUE INDEX claim_bound_volume ON claim_index (volume_name) WHERE phase = 'Bound' AND volume_name != '';
+                """)
+        }
+        return m
+    }
+
+    public var currentRevision: Int64 { writer.revision }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        let result = try await writer.submit { tx in try body(tx) as any Sendable }
+        guard let typed = result as? T else { throw BerthError.internalError("catalog write returned an unexpected type") }
+        return typed
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        try await pool.read { db in
+            let revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: true)
+            return try body(tx)
+        }
+    }
+
+    public func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error> {
+        let (_, live) = feed.subscribe()
+        let (compacted, backlog) = try await pool.read { db -> (Int64, [Change]) in
+            let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted'") ?? 0
+            guard revision >= compacted else { return (compacted, []) }
+            let rows = try Row.fetchAll(db, sql: "SELECT revision, type, kind, namespace, name, body FROM changes WHERE revision > ? ORDER BY revision",
+                                        arguments: [revision])
+            return (compacted, rows.map(Self.change(from:)))
+        }
+        if revision < compacted {
+            throw BerthError(.gone, "too old resource version: \(revision) (\(compacted)); list again and watch from the list's resourceVersion")
+        }
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var last = revision
+                for change in backlog {
+                    continuation.yield(change)
+                    last = change.revision
+                }
+                for await batch in live {
+                    for change in batch where change.revision > last {
+                        continuation.yield(change)
+                        last = change.revision
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    static func change(from row: Row) -> Change {
+        let type = Change.ChangeType(rawValue: row["type"]) ?? .modified
+        return Change(type: type, object: StoredObject(kind: row["kind"], namespace: row["namespace"], name: row["name"],
+                                                       revision: row["revision"], data: row["body"]))
+    }
+
+    /// Ends every watch (at shutdown).
+    public func close() {
+        feed.finishAll()
+    }
+}
+
+/// Serialises writes onto one connection and commits whatever has queued up together, so that many
+/// concurrent requests share one fsync. Each job runs in its own savepoint: one failing job does not
+/// undo the others.
+final class GroupCommitWriter: Sendable {
+    typealias Body = @Sendable (SQLiteTransaction) throws -> any Sendable
+    struct Job: Sendable {
+        let body: Body
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+    struct State {
+        var jobs: [Job] = []
+        var draining = false
+        var revision: Int64
+    }
+
+    let pool: DatabasePool
+    let feed: ChangeFeed
+    let retainedChanges: Int64
+    let state: Mutex<State>
+    let queue = DispatchQueue(label: "berth.catalog.writer", qos: .userInitiated)
+
+    init(pool: DatabasePool, feed: ChangeFeed, revision: Int64, retainedChanges: Int64) {
+        self.pool = pool
+        self.feed = feed
+        self.retainedChanges = retainedChanges
+        self.state = Mutex(State(revision: revision))
+    }
+
+    var revision: Int64 { state.withLock { $0.revision } }
+
+    func submit(_ body: @escaping Body) async throws -> any Sendable {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { s -> Bool in
+                s.jobs.append(Job(body: body, continuation: continuation))
+                if s.draining { return false }
+                s.draining = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let (batch, startRevision) = state.withLock { s -> ([Job], Int64) in
+                let b = s.jobs
+                s.jobs.removeAll()
+                if b.isEmpty { s.draining = false }
+                return (b, s.revision)
+            }
+            if batch.isEmpty { return }
+            var results: [Result<any Sendable, any Error>] = []
+            var changes: [Change] = []
+            var revision = startRevision
+            do {
+                try pool.writeWithoutTransaction { db in
+                    results = []
+                    changes = []
+                    revision = startRevision
+                    try db.inTransaction(.immediate) {
+                        for job in batch {
+                            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false)
+                            var outcome: Result<any Sendable, any Error> = .failure(BerthError.internalError("catalog job did not run"))
+                            do {
+                                try db.inSavepoint {
+                                    outcome = .success(try job.body(tx))
+                                    return .commit
+                                }
+                                revision = tx.revision
+                                changes += tx.changes
+                            } catch {
+                                outcome = .failure(Self.translate(error))
+                            }
+                            results.append(outcome)
+                        }
+                        if revision != startRevision {
+                            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision])
+                            try self.compact(db, revision: revision, previous: startRevision)
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                let failure = Self.translate(error)
+                for job in batch { job.continuation.resume(throwing: failure) }
+                continue
+            }
+            state.withLock { $0.revision = revision }
+            feed.publish(changes)
+            for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
+        }
+    }
+
+    private func compact(_ db: Database, revision: Int64, previous: Int64) throws {
+        let step: Int64 = 1000
+        guard revision / step != previous / step, revision > retainedChanges else { return }
+        let floor = revision - retainedChanges
+        try db.execute(sql: "DELETE FROM changes WHERE revision <= ?", arguments: [floor])
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'compacted'", arguments: [floor])
+    }
+
+    static func translate(_ error: any Error) -> any Error {
+        if error is BerthError { return error }
+        if let db = error as? DatabaseError {
+            if db.resultCode == .SQLITE_CONSTRAINT {
+                return BerthError.conflict("the catalog refused a write that would break a binding invariant (\(db.message ?? "constraint")); retry, and report it if it repeats")
+            }
+            if db.resultCode == .SQLITE_FULL {
+                return BerthError(.insufficientCapacity, "the catalog's disk is full; free space under the state directory")
+            }
+            return BerthError.internalError("catalog write failed: \(db.message ?? "\(db.resultCode)")", underlying: "\(db)")
+        }
+        return error
+    }
+}

@@ -1,0 +1,216 @@
+import BerthModel
+import Foundation
+import GRDB
+
+/// A transaction on the SQLite catalog; see `CatalogTransaction`.
+final class SQLiteTransaction: CatalogTransaction {
+    let db: Database
+    private(set) var revision: Int64
+    let readOnly: Bool
+    private(set) var changes: [Change] = []
+    private let encoder = JSON.encoder()
+
+    init(db: Database, revision: Int64, readOnly: Bool) {
+        self.db = db
+        self.revision = revision
+        self.readOnly = readOnly
+    }
+
+    func getStored(kind: String, namespace: String, name: String) throws -> StoredObject? {
+        let st = try db.cachedStatement(sql: "SELECT revision, body FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
+        guard let row = try Row.fetchOne(st, arguments: [kind, namespace, name]) else { return nil }
+        return StoredObject(kind: kind, namespace: namespace, name: name, revision: row[0], data: row[1])
+    }
+
+    func listStored(kind: String, namespace: String?) throws -> [StoredObject] {
+        let rows: [Row]
+        if let namespace {
+            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name, revision, body FROM objects WHERE kind = ? AND namespace = ? ORDER BY namespace, name"),
+                                    arguments: [kind, namespace])
+        } else {
+            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name, revision, body FROM objects WHERE kind = ? ORDER BY namespace, name"),
+                                    arguments: [kind])
+        }
+        return rows.map { StoredObject(kind: kind, namespace: $0[0], name: $0[1], revision: $0[2], data: $0[3]) }
+    }
+
+    private func checkWritable() throws {
+        if readOnly { throw BerthError.internalError("write attempted in a read-only catalog transaction") }
+    }
+
+    private func key<T: KubeObject>(_ object: T) -> (String, String) {
+        (T.info.isNamespaced ? object.namespace : "", object.name)
+    }
+
+    func create<T: KubeObject>(_ object: T) throws -> T {
+        try checkWritable()
+        var obj = object
+        obj.setTypeMeta()
+        let (namespace, name) = key(obj)
+        if try getStored(kind: T.info.kind, namespace: namespace, name: name) != nil {
+            throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists")
+        }
+        revision += 1
+        obj.metadata.namespace = namespace.isEmpty ? nil : namespace
+        obj.metadata.uid = UUID().uuidString.lowercased()
+        obj.metadata.creationTimestamp = Timestamp.now()
+        obj.metadata.resourceVersion = String(revision)
+        obj.metadata.deletionTimestamp = nil
+        obj.metadata.generation = 1
+        let data = try encoder.encode(obj)
+        try db.cachedStatement(sql: "INSERT INTO objects (kind, namespace, name, uid, revision, body) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [T.info.kind, namespace, name, obj.metadata.uid, revision, data])
+        try index(obj)
+        try log(.added, kind: T.info.kind, namespace: namespace, name: name, data: data)
+        return obj
+    }
+
+    func update<T: KubeObject>(_ object: T) throws -> T {
+        try checkWritable()
+        var obj = object
+        obj.setTypeMeta()
+        let (namespace, name) = key(obj)
+        guard let stored = try getStored(kind: T.info.kind, namespace: namespace, name: name) else {
+            throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
+        }
+        if let rv = obj.metadata.resourceVersion, !rv.isEmpty, rv != String(stored.revision) {
+            throw BerthError.conflict("Operation cannot be fulfilled on \(T.info.plural) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again")
+        }
+        let old = try stored.decode(T.self)
+        if let uid = obj.metadata.uid, !uid.isEmpty, uid != old.uid {
+            throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(old.uid)")
+        }
+        obj.metadata.namespace = namespace.isEmpty ? nil : namespace
+        obj.metadata.uid = old.metadata.uid
+        obj.metadata.creationTimestamp = old.metadata.creationTimestamp
+        obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp
+        obj.metadata.generation = old.metadata.generation
+        obj.metadata.resourceVersion = String(stored.revision)
+        if old.metadata.isDeleting, (obj.metadata.finalizers ?? []).isEmpty {
+            try remove(obj, namespace: namespace)
+            return obj
+        }
+        let unchanged = try encoder.encode(obj)
+        if unchanged == stored.data { return old }
+        revision += 1
+        obj.metadata.resourceVersion = String(revision)
+        let data = try encoder.encode(obj)
+        try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
+            .execute(arguments: [revision, data, T.info.kind, namespace, name])
+        try index(obj)
+        try log(.modified, kind: T.info.kind, namespace: namespace, name: name, data: data)
+        return obj
+    }
+
+    func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, uid: String?) throws -> T? {
+        try checkWritable()
+        let ns = T.info.isNamespaced ? namespace : ""
+        guard let stored = try getStored(kind: T.info.kind, namespace: ns, name: name) else { return nil }
+        var obj = try stored.decode(T.self)
+        if let uid, !uid.isEmpty, uid != obj.uid {
+            throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(obj.uid)")
+        }
+        if !(obj.metadata.finalizers ?? []).isEmpty {
+            if obj.metadata.isDeleting { return obj }
+            revision += 1
+            obj.metadata.deletionTimestamp = Timestamp.now()
+            obj.metadata.resourceVersion = String(revision)
+            let data = try encoder.encode(obj)
+            try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
+                .execute(arguments: [revision, data, T.info.kind, ns, name])
+            try index(obj)
+            try log(.modified, kind: T.info.kind, namespace: ns, name: name, data: data)
+            return obj
+        }
+        try remove(obj, namespace: ns)
+        return obj
+    }
+
+    private func remove<T: KubeObject>(_ object: T, namespace: String) throws {
+        var obj = object
+        revision += 1
+        obj.metadata.resourceVersion = String(revision)
+        let data = try encoder.encode(obj)
+        try db.cachedStatement(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
+            .execute(arguments: [T.info.kind, namespace, obj.name])
+        switch T.info.kind {
+        case PersistentVolume.info.kind:
+            try db.cachedStatement(sql: "DELETE FROM volume_index WHERE name = ?").execute(arguments: [obj.name])
+        case PersistentVolumeClaim.info.kind:
+            try db.cachedStatement(sql: "DELETE FROM claim_index WHERE namespace = ? AND name = ?").execute(arguments: [namespace, obj.name])
+        default: break
+        }
+        try log(.deleted, kind: T.info.kind, namespace: namespace, name: obj.name, data: data)
+    }
+
+    private func log(_ type: Change.ChangeType, kind: String, namespace: String, name: String, data: Data) throws {
+        try db.cachedStatement(sql: "INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
+        changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data)))
+    }
+
+    private func index<T: KubeObject>(_ object: T) throws {
+        if let pv = object as? PersistentVolume {
+            let state = pv.metadata.annotation(Keys.deleting) != nil ? "deleting"
+                : (pv.metadata.annotation(Keys.provisioning) != nil ? "provisioning" : "")
+            let ref = pv.spec.claimRef
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO volume_index (name, class, phase, access_bits, volume_mode, capacity_bytes, created,
+                    claim_namespace, claim_name, claim_uid, state, node, pool, deleting)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    pv.name, pv.storageClass, pv.phase, pv.accessModeSet.bits, pv.volumeMode, pv.capacityBytes,
+                    pv.metadata.creationTimestamp ?? "", ref?.namespace, ref?.name, ref?.uid ?? "",
+                    state, pv.metadata.annotation(Keys.node) ?? "", pv.metadata.annotation(Keys.pool) ?? "",
+                    pv.metadata.isDeleting ? 1 : 0,
+                ])
+        } else if let claim = object as? PersistentVolumeClaim {
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO claim_index (namespace, name, uid, phase, volume_name, bind_completed)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [claim.namespace, claim.name, claim.uid, claim.phase, claim.volumeName,
+                                         claim.isBindCompleted ? 1 : 0])
+        }
+    }
+
+    // MARK: indexed queries
+
+    func volumeCandidates(storageClass: String, accessModes: AccessModeSet, volumeMode: String, minBytes: Int64,
+                          limit: Int) throws -> [PersistentVolume] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT o.body FROM volume_index v JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
+            WHERE v.class = ? AND v.phase = 'Available' AND v.access_bits = ? AND v.volume_mode = ? AND v.capacity_bytes >= ?
+              AND v.claim_name IS NULL AND v.deleting = 0
+            ORDER BY v.capacity_bytes, v.created, v.name LIMIT ?
+            """), arguments: [storageClass, accessModes.bits, volumeMode, minBytes, limit])
+        return try rows.map { try PersistentVolume.decode(data: $0[0]) }
+    }
+
+    func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT o.body FROM volume_index v JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
+            WHERE v.claim_namespace = ? AND v.claim_name = ? ORDER BY v.created, v.name
+            """), arguments: [claimNamespace, claimName])
+        return try rows.map { try PersistentVolume.decode(data: $0[0]) }
+    }
+
+    func volumeNames(phase: String?, state: String?) throws -> [String] {
+        if let state {
+            return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index WHERE state = ? ORDER BY name"), arguments: [state])
+        }
+        if let phase {
+            return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index WHERE phase = ? ORDER BY name"), arguments: [phase])
+        }
+        return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index ORDER BY name"))
+    }
+
+    func unboundClaimKeys() throws -> [(String, String)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM claim_index WHERE bind_completed = 0 ORDER BY namespace, name"))
+            .map { ($0[0], $0[1]) }
+    }
+
+    func allocatedBytes(node: String, pool: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(capacity_bytes), 0) FROM volume_index WHERE node = ? AND pool = ?"),
+                           arguments: [node, pool]) ?? 0
+    }
+}

@@ -1,0 +1,155 @@
+import BerthModel
+import Foundation
+import Yams
+
+/// Renders objects as kubectl does: tables, `-o wide`, json, yaml, name.
+public enum Printer {
+    /// kubectl's age format: 45s, 12m, 5h, 3d.
+    public static func age(_ timestamp: String?, now: Date = Date()) -> String {
+        guard let t = timestamp.flatMap(Timestamp.parse) else { return "<unknown>" }
+        let s = max(0, Int(now.timeIntervalSince(t)))
+        if s < 120 { return "\(s)s" }
+        if s < 600 { return "\(s / 60)m\(s % 60 == 0 ? "" : "\(s % 60)s")" }
+        if s < 3 * 3600 { return "\(s / 60)m" }
+        if s < 48 * 3600 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+
+    static func str(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
+
+    static func accessModes(_ v: JSONValue?) -> String {
+        guard case .array(let a)? = v else { return "" }
+        return AccessModeSet(a.compactMap(\.stringValue)).abbreviated
+    }
+
+    /// Column headers and cells for one kind.
+    public static func table(kind: KindInfo, objects: [JSONValue], wide: Bool, withNamespace: Bool, now: Date = Date()) -> [[String]] {
+        var header: [String]
+        var rows: [[String]] = []
+        switch kind.kind {
+        case "StorageClass":
+            header = ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"]
+            for o in objects {
+                let annotations = o["metadata"]?["annotations"]
+                let isDefault = annotations?[Keys.defaultClass]?.stringValue == "true" || annotations?[Keys.betaDefaultClass]?.stringValue == "true"
+                rows.append([str(o["metadata"]?["name"]) + (isDefault ? " (default)" : ""), str(o["provisioner"]),
+                             str(o["reclaimPolicy"]), str(o["volumeBindingMode"]),
+                             o["allowVolumeExpansion"]?.scalarText ?? "false", age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)])
+            }
+        case "PersistentVolume":
+            header = ["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"]
+            if wide { header += ["VOLUMEMODE", "PATH", "NODE"] }
+            for o in objects {
+                let ref = o["spec"]?["claimRef"]
+                let claim = ref.map { "\(str($0["namespace"]))/\(str($0["name"]))" } ?? ""
+                var row = [str(o["metadata"]?["name"]), str(o["spec"]?["capacity"]?["storage"]), accessModes(o["spec"]?["accessModes"]),
+                           str(o["spec"]?["persistentVolumeReclaimPolicy"]), str(o["status"]?["phase"]), claim,
+                           str(o["spec"]?["storageClassName"]), "<unset>", str(o["status"]?["reason"]),
+                           age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
+                if wide {
+                    row += [str(o["spec"]?["volumeMode"]), str(o["spec"]?["hostPath"]?["path"] ?? o["spec"]?["local"]?["path"]),
+                            str(o["metadata"]?["annotations"]?[Keys.node])]
+                }
+                rows.append(row)
+            }
+        case "PersistentVolumeClaim":
+            header = ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
+            if wide { header += ["VOLUMEMODE"] }
+            for o in objects {
+                var row = [str(o["metadata"]?["name"]), str(o["status"]?["phase"]), str(o["spec"]?["volumeName"]),
+                           str(o["status"]?["capacity"]?["storage"]), accessModes(o["status"]?["accessModes"]),
+                           str(o["spec"]?["storageClassName"]), "<unset>", age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
+                if wide { row.append(str(o["spec"]?["volumeMode"])) }
+                rows.append(row)
+            }
+        case "Node":
+            header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+            if wide { header += ["POOLS"] }
+            for o in objects {
+                var ready = "Unknown"
+                if case .array(let conds)? = o["status"]?["conditions"], let r = conds.first(where: { $0["type"]?.stringValue == "Ready" }) {
+                    ready = r["status"]?.stringValue == "True" ? "Ready" : "NotReady"
+                }
+                if o["spec"]?["unschedulable"]?.scalarText == "true" { ready += ",SchedulingDisabled" }
+                var row = [str(o["metadata"]?["name"]), ready, "<none>", age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now), "berth"]
+                if wide {
+                    let caps = o["status"]?["capacity"]?.objectValue ?? [:]
+                    let free = o["status"]?["allocatable"]?.objectValue ?? [:]
+                    let pools = caps.keys.filter { $0.hasPrefix("berth.io/pool.") }.sorted().map { key in
+                        "\(key.dropFirst("berth.io/pool.".count))=\(str(free[key]))/\(str(caps[key]))"
+                    }
+                    row.append(pools.joined(separator: ","))
+                }
+                rows.append(row)
+            }
+        default:
+            header = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+            for o in objects {
+                let io = o["involvedObject"]
+                rows.append([age(o["lastTimestamp"]?.stringValue, now: now), str(o["type"]), str(o["reason"]),
+                             "\(str(io?["kind"]).lowercased())/\(str(io?["name"]))", str(o["message"])])
+            }
+        }
+        if withNamespace, kind.isNamespaced {
+            header.insert("NAMESPACE", at: 0)
+            for i in rows.indices { rows[i].insert(str(objects[i]["metadata"]?["namespace"]), at: 0) }
+        }
+        return [header] + rows
+    }
+
+    /// Aligns columns with three spaces, as kubectl does.
+    public static func render(_ table: [[String]], header: Bool = true) -> String {
+        guard let first = table.first else { return "" }
+        var widths = Array(repeating: 0, count: first.count)
+        for row in table { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        let body = header ? table : Array(table.dropFirst())
+        return body.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0)
+            }.joined()
+        }.joined(separator: "\n")
+    }
+
+    public static func json(_ value: JSONValue) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(value), as: UTF8.self)
+    }
+
+    public static func yaml(_ value: JSONValue) throws -> String {
+        try Yams.dump(object: plain(value), indent: 2, width: -1, allowUnicode: true, sortKeys: true)
+    }
+
+    static func plain(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .int(let i): return Int(i)
+        case .double(let d): return d
+        case .string(let s): return s
+        case .array(let a): return a.map(plain)
+        case .object(let o): return o.mapValues(plain)
+        }
+    }
+
+    /// Evaluates a simple kubectl jsonpath such as `{.status.phase}` or `{.spec.accessModes[0]}`.
+    public static func jsonPath(_ expression: String, in value: JSONValue) -> JSONValue? {
+        var expr = expression.trimmingCharacters(in: .whitespaces)
+        if expr.hasPrefix("{"), expr.hasSuffix("}") { expr = String(expr.dropFirst().dropLast()) }
+        if expr.hasPrefix("$") { expr.removeFirst() }
+        var current: JSONValue? = value
+        for rawPart in expr.split(separator: ".") {
+            var part = Substring(rawPart)
+            var indexes: [Int] = []
+            while let open = part.lastIndex(of: "["), part.hasSuffix("]") {
+                if let i = Int(part[part.index(after: open)..<part.index(before: part.endIndex)]) { indexes.insert(i, at: 0) }
+                part = part[..<open]
+            }
+            if !part.isEmpty { current = current?[String(part)] }
+            for i in indexes {
+                if case .array(let a)? = current, i < a.count { current = a[i] } else { current = nil }
+            }
+        }
+        return current
+    }
+}

@@ -1,0 +1,143 @@
+import BerthCatalog
+import BerthLinux
+import BerthModel
+import BerthStorage
+import Foundation
+
+extension VolumeController {
+    /// Runs disk work decided by a pass, a few at a time, each followed by its own commit.
+    func execute(_ actions: [Action]) async {
+        let unique = Array(Set(actions)).sorted { "\($0)" < "\($1)" }
+        guard !unique.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for action in unique {
+                if running >= 8 {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask {
+                    do {
+                        switch action {
+                        case .provision(let name): try await self.finishProvisioning(name)
+                        case .delete(let name): try await self.finishDeleting(name)
+                        }
+                    } catch {
+                        self.logger.warning("volume work failed; it is retried at the next resync",
+                                            metadata: ["action": "\(action)", "error": "\(error)"])
+                    }
+                }
+                running += 1
+            }
+        }
+    }
+
+    func provisioner(for pv: PersistentVolume) -> any VolumeProvisioner {
+        pv.metadata.annotation(Keys.provisionedBy).flatMap { provisioners[$0] } ?? HostPathProvisioner()
+    }
+
+    /// Dynamic provisioning, step two: make the directory, then bind both sides in one commit.
+    /// When the claim went away meanwhile, undo instead.
+    func finishProvisioning(_ name: String) async throws {
+        let state = try await catalog.read { tx -> (PersistentVolume, PersistentVolumeClaim?)? in
+            guard let pv = try tx.get(PersistentVolume.self, name: name), pv.metadata.annotation(Keys.provisioning) != nil,
+                  let ref = pv.spec.claimRef else { return nil }
+            let claim = try tx.get(PersistentVolumeClaim.self, namespace: ref.namespace ?? "", name: ref.name ?? "")
+            return (pv, claim?.uid == ref.uid ? claim : nil)
+        }
+        guard let (pv, claim) = state else { return }
+        let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
+        guard let claim, claim.volumeName.isEmpty || claim.volumeName == pv.name, let pool else {
+            // the claim is gone (or bound elsewhere): remove whatever was made, then the intent
+            try await provisioner(for: pv).delete(pv, pools: topology.pools)
+            try await catalog.write { tx in
+                guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid else { return }
+                current.metadata.finalizers = nil
+                try tx.update(current)
+                try tx.delete(PersistentVolume.self, namespace: "", name: name, uid: pv.uid)
+            }
+            return
+        }
+        Failpoint.hit("after-provision-intent")
+        do {
+            try await provisioner(for: pv).provision(pv, in: pool)
+        } catch {
+            let message = "failed to provision volume with StorageClass \"\(pv.storageClass)\": \(error)"
+            try await catalog.write { tx in
+                try self.event(tx, claim.reference, "Warning", "ProvisioningFailed", message)
+            }
+            throw error
+        }
+        Failpoint.hit("after-provision-directory")
+        try await catalog.write { tx in
+            guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid,
+                  current.metadata.annotation(Keys.provisioning) != nil,
+                  let c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid
+            else { return }
+            current.metadata.setAnnotation(Keys.provisioning, nil)
+            try self.bind(tx, volume: current, claim: c)
+            try self.event(tx, c.reference, "Normal", "ProvisioningSucceeded",
+                           "Successfully provisioned volume \(name) at \(current.path ?? "") on node \(pool.node)")
+        }
+    }
+
+    /// Reclaim under the Delete policy: remove the backing store, then the PV object.
+    func finishDeleting(_ name: String) async throws {
+        guard let pv = try await catalog.read({ tx in try tx.get(PersistentVolume.self, name: name) }),
+              pv.metadata.annotation(Keys.deleting) != nil else { return }
+        do {
+            try await provisioner(for: pv).delete(pv, pools: topology.pools)
+        } catch {
+            let message = "\(error)"
+            try await catalog.write { tx in
+                guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid else { return }
+                current.setPhase("Failed", message: message, reason: "VolumeFailedDelete")
+                if let e = error as? BerthError, e.code == .permissionDenied || e.code == .conflict {
+                    current.metadata.setAnnotation(Keys.deleting, nil)
+                }
+                try tx.update(current)
+                try self.event(tx, current.reference, "Warning", "VolumeFailedDelete", message)
+            }
+            throw error
+        }
+        Failpoint.hit("after-delete-directory")
+        try await catalog.write { tx in
+            guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid else { return }
+            current.metadata.finalizers = nil
+            try tx.update(current)
+            try tx.delete(PersistentVolume.self, namespace: "", name: name, uid: pv.uid)
+        }
+    }
+
+    /// Writes each configured node's pools into its Node object: capacity and what is free.
+    public func refreshNodes() async throws {
+        let topology = self.topology
+        try await catalog.write { tx in
+            for spec in topology.nodes {
+                var node = try tx.get(Node.self, name: spec.name) ?? Node(name: spec.name)
+                var labels = node.metadata.labels ?? [:]
+                labels[Keys.hostnameLabel] = spec.name
+                for (k, v) in spec.labels { labels[k] = v }
+                node.metadata.labels = labels
+                var status = node.status ?? Node.Status()
+                var capacity = status.capacity ?? [:]
+                var allocatable = status.allocatable ?? [:]
+                for pool in spec.pools {
+                    let used = try tx.allocatedBytes(node: spec.name, pool: pool.name)
+                    capacity[Node.poolResource(pool.name)] = pool.capacity
+                    allocatable[Node.poolResource(pool.name)] = Quantity(bytes: max(pool.capacity.bytes - used, 0))
+                }
+                status.capacity = capacity
+                status.allocatable = allocatable
+                if status.conditions == nil {
+                    status.conditions = [Node.Condition(type: "Ready", status: "True", reason: "BerthAgentReady",
+                                                        message: "berth agent is serving this node")]
+                }
+                status.addresses = [.init(type: "Hostname", address: spec.name)]
+                node.status = status
+                node.metadata.resourceVersion = nil
+                if node.metadata.uid == nil { try tx.create(node) } else { try tx.update(node) }
+            }
+        }
+    }
+}

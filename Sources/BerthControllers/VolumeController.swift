@@ -1,0 +1,189 @@
+import BerthCatalog
+import BerthLinux
+import BerthModel
+import BerthStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The PV controller: binds claims to volumes by Kubernetes' rules, provisions and reclaims
+/// volumes, keeps phases right. Level-triggered and idempotent: it is driven by catalog changes and
+/// a periodic resync, and every pass re-reads what it acts on.
+public final class VolumeController: Service, Sendable {
+    let catalog: any Catalog
+    let topology: Topology
+    let provisioners: [String: any VolumeProvisioner]
+    let logger: Logger
+    let resyncInterval: Duration
+    let work = WorkQueue()
+    /// How many objects one write transaction handles.
+    let chunk = 256
+
+    public init(catalog: any Catalog, topology: Topology, provisioners: [any VolumeProvisioner],
+                resyncInterval: Duration = .seconds(15), logger: Logger) {
+        self.catalog = catalog
+        self.topology = topology
+        self.provisioners = Dictionary(uniqueKeysWithValues: provisioners.map { ($0.name, $0) })
+        self.resyncInterval = resyncInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.loop()
+            }
+        } catch is CancellationError {}
+    }
+
+    private func loop() async throws {
+        let changes = try await catalog.watch(after: catalog.currentRevision)
+        work.markAll()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await change in changes {
+                    self.note(change)
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.resyncInterval)
+                    self.work.markAll()
+                }
+            }
+            group.addTask {
+                for await _ in self.work.signals {
+                    try Task.checkCancellation()
+                    await self.pass()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func note(_ change: Change) {
+        switch change.object.kind {
+        case PersistentVolumeClaim.info.kind:
+            work.mark(claim: Key(change.object.namespace, change.object.name))
+            // the volume of a claim that changed or went away may be Released now
+            if let claim = try? change.object.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
+                work.mark(volume: claim.volumeName)
+            }
+        case PersistentVolume.info.kind:
+            work.mark(volume: change.object.name)
+            // the claim a PV names may need its bind finished or its state repaired
+            if let pv = try? change.object.decode(PersistentVolume.self), let ref = pv.spec.claimRef {
+                work.mark(claim: Key(ref.namespace ?? "", ref.name ?? ""))
+            }
+        case StorageClass.info.kind:
+            work.markAllClaims()
+        default:
+            break
+        }
+    }
+
+    /// One reconcile pass over everything marked dirty.
+    public func pass() async {
+        let batch = work.take()
+        do {
+            var actions: [Action] = []
+            var volumeNames = batch.volumes
+            var claimKeys = batch.claims
+            if batch.all {
+                volumeNames = Set(try await catalog.read { try $0.volumeNames(phase: nil, state: nil) })
+                claimKeys = Set(try await catalog.read { tx in try tx.listStored(kind: PersistentVolumeClaim.info.kind, namespace: nil).map { Key($0.namespace, $0.name) } })
+            } else if batch.allClaims {
+                claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
+            }
+            for names in Array(volumeNames.sorted()).chunked(chunk) {
+                let result = try await catalog.write { tx in try names.map { try self.syncVolume(tx, name: $0) } }
+                for r in result {
+                    actions += r.actions
+                    claimKeys.formUnion(r.claims)
+                    if r.becameAvailable { claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } }) }
+                }
+            }
+            for keys in Array(claimKeys.sorted()).chunked(chunk) {
+                let result = try await catalog.write { tx in try keys.map { try self.syncClaim(tx, key: $0) } }
+                for r in result {
+                    actions += r.actions
+                    if r.requeue { work.mark(claims: r.claims) }
+                }
+            }
+            await execute(actions)
+            if batch.all || !actions.isEmpty { try await refreshNodes() }
+        } catch {
+            logger.error("volume controller pass failed; retrying at the next change or resync", metadata: ["error": "\(error)"])
+            try? await Task.sleep(for: .milliseconds(200))
+            work.markAll()
+        }
+    }
+}
+
+/// A namespace/name key.
+public struct Key: Hashable, Sendable, Comparable {
+    public var namespace: String
+    public var name: String
+    public init(_ namespace: String, _ name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+    public static func < (a: Key, b: Key) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
+}
+
+/// Disk work decided inside a transaction and done after it commits.
+enum Action: Sendable, Hashable {
+    case provision(String)
+    case delete(String)
+}
+
+struct SyncResult: Sendable {
+    var actions: [Action] = []
+    var claims: [Key] = []
+    var requeue = false
+    var becameAvailable = false
+}
+
+/// The set of objects waiting for a pass, and a signal that wakes the pass loop.
+final class WorkQueue: Sendable {
+    struct Batch: Sendable {
+        var all = false
+        var allClaims = false
+        var claims: Set<Key> = []
+        var volumes: Set<String> = []
+        var isEmpty: Bool { !all && !allClaims && claims.isEmpty && volumes.isEmpty }
+    }
+    private let state = Mutex(Batch())
+    let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (signals, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    private func update(_ body: (inout Batch) -> Void) {
+        state.withLock { body(&$0) }
+        continuation.yield()
+    }
+
+    func mark(claim: Key) { update { $0.claims.insert(claim) } }
+    func mark(claims: [Key]) { update { $0.claims.formUnion(claims) } }
+    func mark(volume: String) { update { $0.volumes.insert(volume) } }
+    func markAll() { update { $0.all = true } }
+    func markAllClaims() { update { $0.allClaims = true } }
+
+    func take() -> Batch {
+        state.withLock { s in
+            defer { s = Batch() }
+            return s
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

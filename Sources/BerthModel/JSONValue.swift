@@ -1,0 +1,163 @@
+import Foundation
+
+/// A JSON document as a tree: the form in which manifests arrive and merge patches are applied.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// Follows a dotted path such as `metadata.name` or `spec.claimRef.name`.
+    public func value(atPath path: String) -> JSONValue? {
+        var current: JSONValue? = self
+        for part in path.split(separator: ".") {
+            current = current?[String(part)]
+        }
+        return current
+    }
+
+    /// A plain-text rendering of a scalar, as a field selector or jsonpath compares it.
+    public var scalarText: String? {
+        switch self {
+        case .null: return ""
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .string(let s): return s
+        case .array, .object: return nil
+        }
+    }
+
+    /// Applies an RFC 7386 JSON merge patch.
+    public func merged(with patch: JSONValue) -> JSONValue {
+        guard case .object(let patchObject) = patch else { return patch }
+        var result = self.objectValue ?? [:]
+        for (key, value) in patchObject {
+            if case .null = value {
+                result.removeValue(forKey: key)
+            } else {
+                result[key] = (result[key] ?? .null).merged(with: value)
+            }
+        }
+        return .object(result)
+    }
+
+    /// Converts the output of a YAML or JSON loader (`Any`) into a tree.
+    public init(any value: Any?) throws {
+        switch value {
+        case nil, is NSNull: self = .null
+        case let b as Bool: self = .bool(b)
+        case let i as Int: self = .int(Int64(i))
+        case let i as Int64: self = .int(i)
+        case let d as Double: self = .double(d)
+        case let s as String: self = .string(s)
+        case let a as [Any]: self = .array(try a.map { try JSONValue(any: $0) })
+        case let a as [Any?]: self = .array(try a.map { try JSONValue(any: $0) })
+        case let o as [String: Any]:
+            self = .object(try o.mapValues { try JSONValue(any: $0) })
+        case let o as [AnyHashable: Any]:
+            var out: [String: JSONValue] = [:]
+            for (k, v) in o {
+                guard let key = k.base as? String else {
+                    throw BerthError.invalid("manifest: mapping keys must be strings, got '\(k)'")
+                }
+                out[key] = try JSONValue(any: v)
+            }
+            self = .object(out)
+        case let data as Data: self = .string(data.base64EncodedString())
+        case let date as Date: self = .string(Timestamp.format(date))
+        default:
+            throw BerthError.invalid("manifest: unsupported value '\(String(describing: value))'")
+        }
+    }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null; return }
+        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
+        if let i = try? c.decode(Int64.self) { self = .int(i); return }
+        if let d = try? c.decode(Double.self) { self = .double(d); return }
+        if let s = try? c.decode(String.self) { self = .string(s); return }
+        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
+        if let o = try? c.decode([String: JSONValue].self) { self = .object(o); return }
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+/// The JSON coders berth uses everywhere: sorted keys so that output is stable.
+public enum JSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        try encoder().encode(value)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try JSONDecoder().decode(type, from: data)
+    }
+
+    /// Re-decodes a tree as a typed object.
+    public static func convert<T: Decodable>(_ value: JSONValue, to type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: try encode(value))
+    }
+
+    public static func tree<T: Encodable>(_ value: T) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: try encode(value))
+    }
+}
+
+/// RFC 3339 timestamps as Kubernetes writes them (`2026-11-27T13:56:01Z`).
+public enum Timestamp {
+    public static func now() -> String { format(Date()) }
+
+    public static func format(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text)
+    }
+}

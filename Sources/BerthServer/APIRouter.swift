@@ -1,0 +1,263 @@
+import BerthCatalog
+import BerthModel
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP API with Kubernetes' paths, JSON shapes and Status errors.
+struct APIRouter: Sendable {
+    let catalog: any Catalog
+    let version: VersionInfo
+    let logger: Logger
+
+    /// Builds the router; `token`, when set, is required as a bearer token on every request.
+    func makeRouter(token: String?) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        router.get("/healthz") { _, _ in Self.text("ok") }
+        router.get("/livez") { _, _ in Self.text("ok") }
+        router.get("/readyz") { _, _ in Self.text("ok") }
+        router.get("/version") { _, _ in Self.json(try JSON.encode(self.version)) }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/api/**", method: method) { request, _ in await self.handle(request) }
+            router.on("/apis/**", method: method) { request, _ in await self.handle(request) }
+        }
+        return router
+    }
+
+    static func text(_ s: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ e: BerthError, kind: String? = nil, name: String? = nil) -> Response {
+        json(StatusResponse.body(for: e, kind: kind, name: name), status: HTTPResponse.Status(code: e.httpStatus))
+    }
+
+    /// What a path names.
+    struct Target {
+        var info: KindInfo
+        var namespace: String?
+        var name: String?
+        var subresource: String?
+    }
+
+    static func parse(path: String) throws -> Target {
+        var parts = path.split(separator: "/").map(String.init)
+        guard !parts.isEmpty else { throw BerthError.notFound("the server could not find the requested resource") }
+        let group: String
+        if parts.first == "api", parts.count >= 2 {
+            group = ""
+            parts.removeFirst(2)
+        } else if parts.first == "apis", parts.count >= 3 {
+            group = parts[1]
+            parts.removeFirst(3)
+        } else {
+            throw BerthError.notFound("the server could not find the requested resource")
+        }
+        var namespace: String?
+        if parts.first == "namespaces", parts.count >= 3 {
+            namespace = parts[1]
+            parts.removeFirst(2)
+        }
+        guard let plural = parts.first, let info = KindInfo.forPlural(plural, group: group), parts.count <= 3 else {
+            throw BerthError.notFound("the server could not find the requested resource (\(path))")
+        }
+        if namespace != nil, !info.isNamespaced {
+            throw BerthError.notFound("the server could not find the requested resource (\(info.kind) is cluster-scoped)")
+        }
+        let name = parts.count >= 2 ? parts[1] : nil
+        let sub = parts.count == 3 ? parts[2] : nil
+        if let sub, sub != "status" {
+            throw BerthError.notFound("the server could not find the requested resource (subresource \(sub))")
+        }
+        if name != nil, info.isNamespaced, namespace == nil {
+            throw BerthError.notFound("the server could not find the requested resource (\(info.plural) need a namespace)")
+        }
+        return Target(info: info, namespace: namespace, name: name, subresource: sub)
+    }
+
+    func handle(_ request: Request) async -> Response {
+        var target: Target?
+        do {
+            let t = try Self.parse(path: request.uri.path)
+            target = t
+            return try await dispatch(request, t, type: ObjectTypes.type(for: t.info))
+        } catch let e as BerthError {
+            if e.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(e)", "cause": "\(e.underlying ?? "")"]) }
+            return Self.error(e, kind: target?.info.plural, name: target?.name)
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return Self.error(.internalError("internal error, see the agent's log"), kind: target?.info.plural, name: target?.name)
+        }
+    }
+
+    func dispatch<T: KubeObject>(_ request: Request, _ target: Target, type: T.Type) async throws -> Response {
+        let q = request.uri.queryParameters
+        let namespace = target.namespace
+        switch (request.method, target.name) {
+        case (.get, nil):
+            let labels = try q["labelSelector"].map { try LabelSelector.parse(String($0)) }
+            let fields = try q["fieldSelector"].map { try FieldSelector.parse(String($0)) }
+            let filter = ListFilter(namespace: namespace, labels: labels, fields: fields)
+            if q["watch"] == "true" || q["watch"] == "1" {
+                let from = q["resourceVersion"].flatMap { Int64($0) }
+                let timeout = q["timeoutSeconds"].flatMap { Int($0) } ?? 1800
+                return try await WatchStream(catalog: catalog, info: T.info, filter: filter, logger: logger)
+                    .response(from: from, timeout: .seconds(timeout))
+            }
+            return Self.json(try await list(T.info, filter: filter))
+        case (.get, let name?):
+            let stored = try await catalog.read { tx in
+                try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace ?? "" : "", name: name)
+            }
+            guard let stored else { throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found") }
+            return Self.json(stored.data)
+        case (.post, nil):
+            if T.info.isNamespaced, namespace == nil {
+                throw BerthError(.methodNotAllowed, "create \(T.info.plural) under /namespaces/{namespace}/\(T.info.plural)")
+            }
+            let obj = try ObjectAdmission<T>.decode(try await body(request), namespace: namespace)
+            let created = try await catalog.write { tx in try ObjectAdmission<T>.create(obj, in: tx) }
+            return Self.json(try JSON.encode(created), status: .created)
+        case (.put, let name?):
+            var obj = try ObjectAdmission<T>.decode(try await body(request), namespace: namespace)
+            if obj.name != name {
+                throw BerthError.badRequest("the name of the object (\(obj.name)) does not match the name on the URL (\(name))")
+            }
+            obj.metadata.name = name
+            let statusOnly = target.subresource == "status"
+            let object = obj
+            let updated = try await catalog.write { tx in try ObjectAdmission<T>.replace(object, statusOnly: statusOnly, in: tx) }
+            return Self.json(try JSON.encode(updated))
+        case (.patch, let name?):
+            let contentType = request.headers[.contentType] ?? ""
+            if contentType.contains("json-patch+json") {
+                throw BerthError(.badRequest, "JSON patch (application/json-patch+json) is not supported; send a merge patch (application/merge-patch+json)")
+            }
+            let patch = try await body(request)
+            let statusOnly = target.subresource == "status"
+            let ns = namespace ?? ""
+            let updated = try await catalog.write { tx in
+                try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: patch, statusOnly: statusOnly, in: tx)
+            }
+            return Self.json(try JSON.encode(updated))
+        case (.delete, let name?):
+            let options = try? await body(request)
+            let uid = options?["preconditions"]?["uid"]?.stringValue
+            let ns = namespace ?? ""
+            let deleted = try await catalog.write { tx in try tx.delete(T.self, namespace: ns, name: name, uid: uid) }
+            guard let deleted else { throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found") }
+            return Self.json(try JSON.encode(deleted))
+        default:
+            throw BerthError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        }
+    }
+
+    func body(_ request: Request) async throws -> JSONValue {
+        var req = request
+        let buffer = try await req.collectBody(upTo: 32 << 20)
+        let data = Data(buffer.readableBytesView)
+        guard !data.isEmpty else { throw BerthError.badRequest("the request has no body; send the object as JSON") }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw BerthError.badRequest("the request body is not valid JSON: \(error)")
+        }
+    }
+
+    /// A list response assembled from stored bodies without re-encoding them.
+    func list(_ info: KindInfo, filter: ListFilter) async throws -> Data {
+        let (items, revision) = try await catalog.read { tx in
+            let ns = info.isNamespaced ? filter.namespace : nil
+            var items: [Data] = []
+            if let name = filter.fields?.exactName {
+                for namespace in ns.map({ [$0] }) ?? [] {
+                    if let s = try tx.getStored(kind: info.kind, namespace: namespace, name: name) { items.append(s.data) }
+                }
+                if ns == nil {
+                    items = try tx.listStored(kind: info.kind, namespace: nil).filter { $0.name == name }.map(\.data)
+                }
+            } else {
+                items = try tx.listStored(kind: info.kind, namespace: ns).map(\.data)
+            }
+            return (items, tx.revision)
+        }
+        var out = Data(#"{"apiVersion":"\#(info.apiVersion)","kind":"\#(info.listKind)","metadata":{"resourceVersion":"\#(revision)"},"items":["#.utf8)
+        var first = true
+        for item in items where try filter.matches(item) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(item)
+            first = false
+        }
+        out.append(contentsOf: Array("]}".utf8))
+        return out
+    }
+}
+
+/// Label and field selectors of a list or watch.
+struct ListFilter: Sendable {
+    var namespace: String?
+    var labels: LabelSelector?
+    var fields: FieldSelector?
+
+    func matches(_ data: Data) throws -> Bool {
+        if labels == nil, fields == nil { return true }
+        let tree = try JSONDecoder().decode(JSONValue.self, from: data)
+        return matches(tree)
+    }
+
+    func matches(_ tree: JSONValue) -> Bool {
+        if let labels {
+            var map: [String: String] = [:]
+            for (k, v) in tree["metadata"]?["labels"]?.objectValue ?? [:] { map[k] = v.stringValue }
+            if !labels.matches(map) { return false }
+        }
+        if let fields, !fields.matches(tree) { return false }
+        return true
+    }
+}
+
+/// Requires `Authorization: Bearer <token>`.
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let expected = "Bearer \(token)"
+        guard let header = request.headers[.authorization], constantTimeEqual(header, expected) else {
+            return APIRouter.error(BerthError(.unauthorized, "Unauthorized: this listener needs 'Authorization: Bearer <token>' with the agent's --token"))
+        }
+        return try await next(request, context)
+    }
+
+    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<x.count { diff |= x[i] ^ y[i] }
+        return diff == 0
+    }
+}
+
+/// `/version`, in Kubernetes' shape.
+struct VersionInfo: Codable, Sendable {
+    var major = "1"
+    var minor = "31"
+    var gitVersion = "v1.31.0+berth-\(BerthVersion.current)"
+    var gitCommit = ""
+    var gitTreeState = "clean"
+    var buildDate = ""
+    var goVersion = "swift6"
+    var compiler = "swiftc"
+    var platform = "linux/amd64"
+    var berthVersion = BerthVersion.current
+}
+
+public enum BerthVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,106 @@
+import BerthCatalog
+import BerthControllers
+import BerthLinux
+import BerthModel
+import BerthStorage
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `berth agent`: opens the catalog, bootstraps it, and serves the API while the controllers reconcile.
+public enum Agent {
+    public static func run(options: AgentOptions, logger: Logger) async throws {
+        let stateDir = options.stateDir
+        do {
+            _ = try SafeDirectory.makeRoot(path: stateDir)
+        } catch {
+            throw BerthError(.permissionDenied, "cannot create the state directory \(stateDir): \(error); choose another with --state-dir")
+        }
+        guard let lock = try StateLock(path: stateDir + "/agent.lock") else {
+            throw BerthError(.unavailable, "another berth agent is already running with state directory \(stateDir); stop it first, or use another --state-dir")
+        }
+        let topology = try Topology.make(options: options)
+        let catalog = try SQLiteCatalog(path: stateDir + "/catalog.sqlite", logger: logger)
+        try await bootstrap(catalog: catalog, stateDir: stateDir, logger: logger)
+
+        let controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner()],
+                                          resyncInterval: .seconds(options.resyncSeconds), logger: logger)
+        try await controller.refreshNodes()
+
+        let api = APIRouter(catalog: catalog, version: VersionInfo(), logger: logger)
+        let socket = options.resolvedSocket
+        if FileManager.default.fileExists(atPath: socket) {
+            // the state lock is ours, so whatever left this socket is gone
+            try? FileManager.default.removeItem(atPath: socket)
+        }
+        var services: [any Service] = []
+        let unixApp = Application(
+            router: api.makeRouter(token: nil),
+            configuration: .init(address: .unixDomainSocket(path: socket), serverName: "berth"),
+            onServerRunning: { _ in
+                try? setMode(socket, 0o660)
+                logger.info("berth agent serving", metadata: ["socket": "\(socket)", "state-dir": "\(stateDir)"])
+            },
+            logger: logger)
+        services.append(unixApp)
+        if let listen = options.listen {
+            let (host, port) = try parseListen(listen, token: options.token)
+            services.append(Application(
+                router: api.makeRouter(token: options.token),
+                configuration: .init(address: .hostname(host, port: port), serverName: "berth"),
+                onServerRunning: { channel in
+                    logger.info("berth agent serving TCP", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? listen)"])
+                },
+                logger: logger))
+        }
+        services.append(controller)
+        // last in the list, so first to stop: ends open watches so the HTTP servers can drain
+        services.append(CatalogCloser(catalog: catalog))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        withExtendedLifetime(lock) {}
+        logger.info("berth agent stopped")
+    }
+
+    static func parseListen(_ text: String, token: String?) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw BerthError.invalid("--listen '\(text)' is not HOST:PORT (for example 127.0.0.1:6443)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        if !loopback, (token ?? "").isEmpty {
+            throw BerthError(.permissionDenied, "--listen \(text) is not a loopback address; berth listens beyond loopback only with --token (a bearer token clients must send)")
+        }
+        return (host, port)
+    }
+
+    /// First start: the default StorageClass. A class the user deleted later is not brought back.
+    static func bootstrap(catalog: SQLiteCatalog, stateDir: String, logger: Logger) async throws {
+        let marker = "bootstrapped"
+        let root = try SafeDirectory(path: stateDir)
+        if try root.readFile(marker) != nil { return }
+        try await catalog.write { tx in
+            if try tx.get(StorageClass.self, name: "berth-hostpath") == nil {
+                var sc = StorageClass(name: "berth-hostpath", provisioner: Keys.hostPathProvisioner,
+                                      parameters: ["pool": "default"], isDefault: true)
+                sc.applyDefaults()
+                try tx.create(sc)
+            }
+        }
+        try root.writeFile(marker, contents: Array("1\n".utf8))
+        logger.info("created default StorageClass berth-hostpath")
+    }
+}
+
+/// Closes the catalog's watches at graceful shutdown.
+struct CatalogCloser: Service {
+    let catalog: SQLiteCatalog
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        catalog.close()
+    }
+}

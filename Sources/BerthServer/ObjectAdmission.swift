@@ -1,0 +1,94 @@
+import BerthCatalog
+import BerthModel
+import Foundation
+
+/// Turns request bodies into stored objects: decoding, defaults, admission, validation. Generic over
+/// the kind so that one code path serves every kind.
+struct ObjectAdmission<T: KubeObject> {
+    /// Decodes a body for `kind` at `namespace`, checking its declared kind and namespace.
+    static func decode(_ tree: JSONValue, namespace: String?) throws -> T {
+        if let kind = tree["kind"]?.stringValue, kind != T.info.kind {
+            throw BerthError.badRequest("the body is a \(kind), but this path serves \(T.info.kind)")
+        }
+        var obj = try T.decode(tree)
+        if T.info.isNamespaced {
+            if let bodyNS = obj.metadata.namespace, !bodyNS.isEmpty, let namespace, bodyNS != namespace {
+                throw BerthError.badRequest("the namespace of the provided object (\(bodyNS)) does not match the namespace sent on the request (\(namespace))")
+            }
+            obj.metadata.namespace = namespace ?? obj.metadata.namespace ?? "default"
+        }
+        obj.setTypeMeta()
+        return obj
+    }
+
+    /// Create: defaults, admission, validation, then insert.
+    static func create(_ object: T, in tx: any CatalogTransaction) throws -> T {
+        var obj = object
+        if (obj.metadata.name ?? "").isEmpty, let prefix = obj.metadata.generateName, !prefix.isEmpty {
+            let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+            obj.metadata.name = prefix + String((0..<5).map { _ in alphabet.randomElement()! })
+        }
+        obj.applyDefaults()
+        obj.keepStatus(from: nil)
+        try admit(&obj, in: tx)
+        try obj.validate().throwIfAny(kind: T.info.kind, name: obj.name)
+        obj.metadata.resourceVersion = nil
+        return try tx.create(obj)
+    }
+
+    /// Replace: keeps status (or, for the status subresource, keeps everything but status).
+    static func replace(_ object: T, statusOnly: Bool, in tx: any CatalogTransaction) throws -> T {
+        guard let old = try tx.get(T.self, namespace: object.namespace, name: object.name) else {
+            throw BerthError.notFound("\(T.info.plural) \"\(object.name)\" not found")
+        }
+        var obj: T
+        if statusOnly {
+            var tree = try JSON.tree(old)
+            if case .object(var o) = tree {
+                o["status"] = try JSON.tree(object)["status"]
+                if let rv = object.metadata.resourceVersion { o["metadata"] = (o["metadata"] ?? .null).merged(with: .object(["resourceVersion": .string(rv)])) }
+                tree = .object(o)
+            }
+            obj = try T.decode(tree)
+        } else {
+            obj = object
+            obj.applyDefaults()
+            obj.keepStatus(from: old)
+        }
+        if old.metadata.isDeleting, !statusOnly {
+            obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp
+        }
+        try obj.validate().throwIfAny(kind: T.info.kind, name: obj.name)
+        try obj.validateUpdate(from: old).throwIfAny(kind: T.info.kind, name: obj.name)
+        return try tx.update(obj)
+    }
+
+    /// Merge patch (RFC 7386) onto the stored object, then the replace rules.
+    static func patch(namespace: String, name: String, patch: JSONValue, statusOnly: Bool, in tx: any CatalogTransaction) throws -> T {
+        guard let stored = try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace : "", name: name) else {
+            throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
+        }
+        let current = try JSONDecoder().decode(JSONValue.self, from: stored.data)
+        var merged = current.merged(with: patch)
+        // without a resourceVersion in the patch, a patch applies to whatever is current
+        if patch["metadata"]?["resourceVersion"] == nil, case .object(var o) = merged {
+            o["metadata"] = (o["metadata"] ?? .null).merged(with: .object(["resourceVersion": .string(String(stored.revision))]))
+            merged = .object(o)
+        }
+        var obj = try T.decode(merged)
+        obj.metadata.name = name
+        if T.info.isNamespaced { obj.metadata.namespace = namespace }
+        return try replace(obj, statusOnly: statusOnly, in: tx)
+    }
+
+    /// Admission plugins that Kubernetes runs on create.
+    static func admit(_ obj: inout T, in tx: any CatalogTransaction) throws {
+        if var claim = obj as? PersistentVolumeClaim, !claim.hasClass {
+            // DefaultStorageClass admission
+            if let def = defaultStorageClass(try tx.list(StorageClass.self)) {
+                claim.spec.storageClassName = def.name
+                if let typed = claim as? T { obj = typed }
+            }
+        }
+    }
+}

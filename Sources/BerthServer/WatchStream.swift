@@ -1,0 +1,71 @@
+import BerthCatalog
+import BerthModel
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A `?watch=true` response: newline-delimited `{"type":…,"object":…}` events.
+struct WatchStream: Sendable {
+    let catalog: any Catalog
+    let info: KindInfo
+    let filter: ListFilter
+    let logger: Logger
+
+    func response(from revision: Int64?, timeout: Duration) async throws -> Response {
+        // Without a resourceVersion (or with "0") a watch starts with the current objects as ADDED.
+        let kind = info.kind
+        let namespace = info.isNamespaced ? filter.namespace : nil
+        var initialItems: [Data] = []
+        var start = revision ?? 0
+        if revision == nil || revision == 0 {
+            let (items, rev) = try await catalog.read { tx in
+                (try tx.listStored(kind: kind, namespace: namespace).map(\.data), tx.revision)
+            }
+            initialItems = items
+            start = rev
+        }
+        let changes = try await catalog.watch(after: start)
+        // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes
+        let (events, continuation) = AsyncThrowingStream<Change, any Error>.makeStream()
+        let forward = Task {
+            do {
+                for try await change in changes { continuation.yield(change) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            forward.cancel()
+            timer.cancel()
+        }
+        let filter = self.filter
+        let initial = initialItems
+        let body = ResponseBody { writer in
+            for item in initial where try filter.matches(item) {
+                try await writer.write(Self.frame("ADDED", item))
+            }
+            for try await change in events {
+                guard change.object.kind == kind else { continue }
+                if let namespace, change.object.namespace != namespace { continue }
+                guard try filter.matches(change.object.data) else { continue }
+                try await writer.write(Self.frame(change.type.rawValue, change.object.data))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body)
+    }
+
+    static func frame(_ type: String, _ object: Data) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"type":"\#(type)","object":"#)
+        buffer.writeBytes(object)
+        buffer.writeString("}\n")
+        return buffer
+    }
+}

@@ -1,0 +1,94 @@
+import BerthLinux
+import BerthModel
+import Foundation
+
+/// Host-path volumes: one directory per PV under a pool root, made and removed through file
+/// descriptors so that no symlink is ever followed and nothing outside the pool is touched.
+public struct HostPathProvisioner: VolumeProvisioner {
+    public let name = Keys.hostPathProvisioner
+
+    public init() {}
+
+    public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
+        let identity = VolumeIdentity(volume: volume.name, uid: volume.uid,
+                                      claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
+                                      provisioner: name)
+        try await Blocking.run {
+            do {
+                let root = try SafeDirectory.makeRoot(path: pool.path)
+                let created = try root.makeChild(volume.name, mode: 0o777)
+                let dir = try root.openChild(volume.name)
+                if !created {
+                    if let bytes = try dir.readFile(VolumeIdentity.fileName) {
+                        let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
+                        guard found?.uid == volume.uid else {
+                            throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(found.map { "\($0.volume) uid \($0.uid)" } ?? "unreadable identity file")); berth will not reuse it — move it away or delete PV \(volume.name)")
+                        }
+                    } else if !(try dir.entries().isEmpty) {
+                        throw BerthError.conflict("directory \(pool.volumePath(volume.name)) already exists with content that berth did not create; move it away so that PV \(volume.name) can be provisioned")
+                    }
+                }
+                _ = fchmod(dir.fd, 0o777)
+                try dir.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(identity)))
+                try root.sync()
+            } catch let e as SystemError {
+                throw BerthError.internalError("cannot create directory \(pool.volumePath(volume.name)) for PV \(volume.name) in pool \(pool.name): \(e); check the pool's path and permissions",
+                                               underlying: e.description)
+            }
+        }
+    }
+
+    public func delete(_ volume: PersistentVolume, pools: [StoragePool]) async throws {
+        guard let path = volume.path else { return }
+        guard let (pool, relative) = Self.locate(path, in: pools) else {
+            throw BerthError(.permissionDenied, "PV \(volume.name): \(path) is outside every berth storage pool; berth deletes volume content only inside its pools — remove it by hand, or set the reclaim policy to Retain")
+        }
+        try await Blocking.run {
+            do {
+                let root: SafeDirectory
+                do { root = try SafeDirectory(path: pool.path) } catch let e as SystemError where e.errno == ENOENT { return }
+                var components = relative.split(separator: "/").map(String.init)
+                let last = components.removeLast()
+                let parent: SafeDirectory
+                do { parent = try root.openDescendant(components.joined(separator: "/")) } catch let e as SystemError where e.errno == ENOENT { return }
+                if parent.kind(of: last) == .directory {
+                    let dir = try parent.openChild(last)
+                    if let bytes = try dir.readFile(VolumeIdentity.fileName),
+                       let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes)), found.uid != volume.uid {
+                        throw BerthError.conflict("PV \(volume.name): directory \(path) belongs to PV \(found.volume) (uid \(found.uid)); berth will not delete it")
+                    }
+                }
+                try parent.removeTree(last)
+                try parent.sync()
+            } catch let e as SystemError {
+                throw BerthError.internalError("cannot delete \(path) of PV \(volume.name): \(e)", underlying: e.description)
+            }
+        }
+    }
+
+    public func verify(_ volume: PersistentVolume, pools: [StoragePool]) async throws -> VolumeHealth {
+        guard let path = volume.path else { return .missing("PV \(volume.name) has no path") }
+        return try await Blocking.run {
+            guard let (pool, relative) = Self.locate(path, in: pools) else {
+                return FileManager.default.fileExists(atPath: path) ? .healthy : .missing("\(path) does not exist")
+            }
+            do {
+                let root = try SafeDirectory(path: pool.path)
+                let dir = try root.openDescendant(relative)
+                guard let bytes = try dir.readFile(VolumeIdentity.fileName) else { return .healthy }
+                let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
+                return found?.uid == volume.uid ? .healthy
+                    : .mismatched("\(path) carries the identity of \(found?.volume ?? "an unreadable file"), not PV \(volume.name)")
+            } catch let e as SystemError {
+                return .missing("\(path): \(e)")
+            }
+        }
+    }
+
+    static func locate(_ path: String, in pools: [StoragePool]) -> (StoragePool, String)? {
+        for pool in pools {
+            if let rel = pool.relativePath(of: path) { return (pool, rel) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import BerthClient
+import BerthModel
+import Foundation
+
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete objects by kind and name, or those in manifests.")
+
+    @OptionGroup var client: ClientOptions
+    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    var namespace: String = "default"
+    @Option(name: .shortAndLong, help: "Delete the objects in this manifest file (or - for standard input).")
+    var filename: String?
+    @Flag(name: .long, inversion: .prefixedEnableDisable, help: "Wait until the objects are gone (finalizers done).")
+    var wait = true
+    @Option(name: .long, help: "How long --wait may take.")
+    var timeout: String = "60s"
+    @Flag(name: .long, help: "Treat a missing object as success.")
+    var ignoreNotFound = false
+    @Argument(help: "KIND NAME… or KIND/NAME…")
+    var args: [String] = []
+
+    func run() async throws {
+        try await Berth.guarded {
+            var targets: [(KindInfo, String?, String)] = []
+            if let filename {
+                targets = try readManifests(filename, namespace: namespace).map { ($0.info, $0.namespace, $0.name) }
+            } else if let first = args.first, first.contains("/") {
+                for a in args {
+                    let parts = a.split(separator: "/", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, let info = try resolveKinds(parts[0]).first else {
+                        throw BerthError.invalid("'\(a)' is not KIND/NAME")
+                    }
+                    targets.append((info, namespace, parts[1]))
+                }
+            } else if args.count >= 2, let info = try resolveKinds(args[0]).first {
+                targets = args.dropFirst().map { (info, namespace, $0) }
+            } else {
+                throw BerthError.invalid("say what to delete: 'berth delete pvc NAME', 'berth delete pvc/NAME' or 'berth delete -f FILE'")
+            }
+            let api = try client.client()
+            let deadline = ContinuousClock.now + (try DurationText.parse(timeout))
+            for (info, ns, name) in targets {
+                let response = try await api.send(.DELETE, APIClient.objectPath(info, namespace: ns, name: name))
+                if response.status == 404 {
+                    if ignoreNotFound { continue }
+                    throw BerthError.notFound("\(info.plural) \"\(name)\" not found")
+                }
+                guard (200..<300).contains(response.status) else { throw APIClient.error(from: response) }
+                print("\(info.singular) \"\(name)\" deleted")
+                if wait {
+                    while try await api.get(info, namespace: ns, name: name) != nil {
+                        if ContinuousClock.now > deadline {
+                            throw BerthError(.unavailable, "\(info.singular) \"\(name)\" is still being deleted (finalizers pending) after \(timeout); check 'berth describe \(info.singular) \(name)'")
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct WaitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait",
+        abstract: "Wait until an object meets a condition.",
+        discussion: "berth wait pvc/data --for=jsonpath='{.status.phase}'=Bound --timeout 30s\nberth wait pvc/data --for=delete")
+
+    @OptionGroup var client: ClientOptions
+    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    var namespace: String = "default"
+    @Option(name: .customLong("for"), help: "jsonpath='{…}'=VALUE, or delete.")
+    var condition: String
+    @Option(name: .long, help: "Give up after this long (e.g. 30s, 2m).")
+    var timeout: String = "30s"
+    @Argument(help: "KIND/NAME")
+    var target: String
+
+    func run() async throws {
+        try await Berth.guarded {
+            let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let info = try resolveKinds(parts[0]).first else {
+                throw BerthError.invalid("'\(target)' is not KIND/NAME (e.g. pvc/data)")
+            }
+            let name = parts[1]
+            var path: String?
+            var expected: String?
+            if condition != "delete" {
+                guard condition.hasPrefix("jsonpath=") else {
+                    throw BerthError.invalid("--for '\(condition)' is not supported; use --for=jsonpath='{.status.phase}'=Bound or --for=delete")
+                }
+                let expr = String(condition.dropFirst("jsonpath=".count))
+                guard let close = expr.lastIndex(of: "}"), expr.index(after: close) < expr.endIndex, expr[expr.index(after: close)] == "=" else {
+                    throw BerthError.invalid("--for '\(condition)' needs a value: jsonpath='{.status.phase}'=Bound")
+                }
+                path = String(expr[...close])
+                expected = String(expr[expr.index(close, offsetBy: 2)...])
+            }
+            let api = try client.client()
+            let limit = try DurationText.parse(timeout)
+            let deadline = ContinuousClock.now + limit
+            var last = "<missing>"
+            while true {
+                let obj = try await api.get(info, namespace: namespace, name: name)
+                if let path, let expected {
+                    if let obj {
+                        last = Printer.jsonPath(path, in: obj)?.scalarText ?? "<none>"
+                        if last == expected { print("\(info.singular)/\(name) condition met"); return }
+                    }
+                } else if obj == nil {
+                    print("\(info.singular)/\(name) condition met")
+                    return
+                }
+                if ContinuousClock.now > deadline {
+                    let detail = path.map { "\($0) is '\(last)', not '\(expected ?? "")'" } ?? "it still exists"
+                    throw BerthError(.unavailable, "timed out after \(timeout) waiting for \(info.singular)/\(name): \(detail); 'berth describe \(info.singular) \(name)' shows why")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+}

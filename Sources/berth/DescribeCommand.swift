@@ -1,0 +1,134 @@
+import ArgumentParser
+import BerthClient
+import BerthModel
+import Foundation
+
+struct DescribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show an object in detail, with its events.")
+
+    @OptionGroup var client: ClientOptions
+    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    var namespace: String = "default"
+    @Argument(help: "Kind (pvc, pv, sc, no, or KIND/NAME).")
+    var kind: String
+    @Argument(help: "Names of objects to describe.")
+    var names: [String] = []
+
+    func run() async throws {
+        try await Berth.guarded {
+            var kindText = kind
+            var names = self.names
+            if let slash = kind.firstIndex(of: "/") {
+                kindText = String(kind[..<slash])
+                names.insert(String(kind[kind.index(after: slash)...]), at: 0)
+            }
+            guard let info = try resolveKinds(kindText).first else { return }
+            let api = try client.client()
+            if names.isEmpty {
+                names = try await api.list(info, namespace: namespace).items.compactMap { $0["metadata"]?["name"]?.stringValue }
+            }
+            for (i, name) in names.enumerated() {
+                guard let obj = try await api.get(info, namespace: namespace, name: name) else {
+                    throw BerthError.notFound("\(info.plural) \"\(name)\" not found")
+                }
+                let eventNamespace = info.isNamespaced ? namespace : "default"
+                let uid = obj["metadata"]?["uid"]?.stringValue ?? ""
+                let events = try await api.list(.event, namespace: eventNamespace, fieldSelector: "involvedObject.uid=\(uid)").items
+                if i > 0 { print("\n") }
+                print(Describer.describe(info: info, object: obj, events: events))
+            }
+        }
+    }
+}
+
+/// The text of `describe`, in kubectl's layout.
+enum Describer {
+    static func describe(info: KindInfo, object o: JSONValue, events: [JSONValue]) -> String {
+        var lines: [(String, String)] = []
+        func s(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
+        func map(_ v: JSONValue?) -> String {
+            let m = (v?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.scalarText ?? "")" }
+            return m.isEmpty ? "<none>" : m.joined(separator: "\n               ")
+        }
+        let meta = o["metadata"]
+        lines.append(("Name", s(meta?["name"])))
+        if info.isNamespaced { lines.append(("Namespace", s(meta?["namespace"]))) }
+        let spec = o["spec"], status = o["status"]
+        switch info.kind {
+        case "PersistentVolumeClaim":
+            lines.append(("StorageClass", s(spec?["storageClassName"])))
+            lines.append(("Status", s(status?["phase"])))
+            lines.append(("Volume", s(spec?["volumeName"])))
+            lines.append(("Labels", map(meta?["labels"])))
+            lines.append(("Annotations", map(meta?["annotations"])))
+            lines.append(("Finalizers", "[\((meta?["finalizers"].flatMap { if case .array(let a) = $0 { a.compactMap(\.stringValue) } else { nil } } ?? []).joined(separator: " "))]"))
+            lines.append(("Capacity", s(status?["capacity"]?["storage"])))
+            lines.append(("Requested", s(spec?["resources"]?["requests"]?["storage"])))
+            lines.append(("Access Modes", Printer.table(kind: info, objects: [o], wide: false, withNamespace: false)[1][4]))
+            lines.append(("VolumeMode", s(spec?["volumeMode"])))
+        case "PersistentVolume":
+            lines.append(("Labels", map(meta?["labels"])))
+            lines.append(("Annotations", map(meta?["annotations"])))
+            lines.append(("StorageClass", s(spec?["storageClassName"])))
+            lines.append(("Status", s(status?["phase"])))
+            if let ref = spec?["claimRef"] { lines.append(("Claim", "\(s(ref["namespace"]))/\(s(ref["name"]))")) }
+            lines.append(("Reclaim Policy", s(spec?["persistentVolumeReclaimPolicy"])))
+            lines.append(("Access Modes", Printer.table(kind: info, objects: [o], wide: false, withNamespace: false)[1][2]))
+            lines.append(("VolumeMode", s(spec?["volumeMode"])))
+            lines.append(("Capacity", s(spec?["capacity"]?["storage"])))
+            if let terms = spec?["nodeAffinity"]?["required"]?["nodeSelectorTerms"], case .array(let list) = terms {
+                let text = list.compactMap { term -> String? in
+                    guard case .array(let exprs)? = term["matchExpressions"] else { return nil }
+                    return exprs.map { e in
+                        let values: [String] = if case .array(let v)? = e["values"] { v.compactMap(\.stringValue) } else { [] }
+                        return "\(s(e["key"])) \(s(e["operator"]).lowercased()) [\(values.joined(separator: " "))]"
+                    }.joined(separator: ", ")
+                }.joined(separator: "\n               ")
+                lines.append(("Node Affinity", "\n  Required Terms:\n    Term 0:        " + text))
+            } else {
+                lines.append(("Node Affinity", "<none>"))
+            }
+            lines.append(("Message", s(status?["message"])))
+            let path = s(spec?["hostPath"]?["path"] ?? spec?["local"]?["path"])
+            lines.append(("Source", "\n    Type:          \(spec?["hostPath"] != nil ? "HostPath (bare host directory volume)" : "LocalVolume")\n    Path:          \(path)"))
+        case "StorageClass":
+            let isDefault = meta?["annotations"]?[Keys.defaultClass]?.stringValue == "true"
+            lines.append(("IsDefaultClass", isDefault ? "Yes" : "No"))
+            lines.append(("Annotations", map(meta?["annotations"])))
+            lines.append(("Provisioner", s(o["provisioner"])))
+            lines.append(("Parameters", map(o["parameters"])))
+            lines.append(("AllowVolumeExpansion", o["allowVolumeExpansion"].map(s) ?? "<unset>"))
+            lines.append(("MountOptions", "<none>"))
+            lines.append(("ReclaimPolicy", s(o["reclaimPolicy"])))
+            lines.append(("VolumeBindingMode", s(o["volumeBindingMode"])))
+        case "Node":
+            lines.append(("Labels", map(meta?["labels"])))
+            lines.append(("Unschedulable", s(spec?["unschedulable"]).isEmpty ? "false" : s(spec?["unschedulable"])))
+            let caps = status?["capacity"]?.objectValue ?? [:]
+            let free = status?["allocatable"]?.objectValue ?? [:]
+            let pools = caps.keys.filter { $0.hasPrefix("berth.io/pool.") }.sorted().map { key -> String in
+                let total = (try? Quantity(parsing: s(caps[key]))) ?? Quantity(bytes: 0)
+                let available = (try? Quantity(parsing: s(free[key]))) ?? Quantity(bytes: 0)
+                let used = Quantity(bytes: max(total.bytes - available.bytes, 0))
+                return "\n  \(key.dropFirst("berth.io/pool.".count)):  capacity \(total)  allocated \(used)  free \(available)"
+            }
+            lines.append(("Storage Pools", pools.joined()))
+        default:
+            lines.append(("Labels", map(meta?["labels"])))
+        }
+        var out = lines.map { label, value in (label + ":").padding(toLength: max(15, label.count + 2), withPad: " ", startingAt: 0) + value }
+            .joined(separator: "\n")
+        if events.isEmpty {
+            out += "\nEvents:        <none>"
+        } else {
+            var table = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
+            for e in events.sorted(by: { s($0["lastTimestamp"]) < s($1["lastTimestamp"]) }) {
+                let count = Int(s(e["count"])) ?? 1
+                let age = Printer.age(e["lastTimestamp"]?.stringValue) + (count > 1 ? " (x\(count) over \(Printer.age(e["firstTimestamp"]?.stringValue)))" : "")
+                table.append([s(e["type"]), s(e["reason"]), age, s(e["source"]?["component"]), s(e["message"])])
+            }
+            out += "\nEvents:\n" + Printer.render(table).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+        }
+        return out
+    }
+}
