@@ -155,9 +155,15 @@ final class SQLiteTransaction: CatalogTransaction {
                 : (pv.metadata.annotation(Keys.provisioning) != nil ? "provisioning" : "")
             let ref = pv.spec.claimRef
             try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO volume_index (name, class, phase, access_bits, volume_mode, capacity_bytes, created,
+                INSERT INTO volume_index (name, class, phase, access_bits, volume_mode, capacity_bytes, created,
                     claim_namespace, claim_name, claim_uid, state, node, pool, deleting)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET class = excluded.class, phase = excluded.phase,
+                    access_bits = excluded.access_bits, volume_mode = excluded.volume_mode,
+                    capacity_bytes = excluded.capacity_bytes, created = excluded.created,
+                    claim_namespace = excluded.claim_namespace, claim_name = excluded.claim_name,
+                    claim_uid = excluded.claim_uid, state = excluded.state, node = excluded.node,
+                    pool = excluded.pool, deleting = excluded.deleting
                 """).execute(arguments: [
                     pv.name, pv.storageClass, pv.phase, pv.accessModeSet.bits, pv.volumeMode, pv.capacityBytes,
                     pv.metadata.creationTimestamp ?? "", ref?.namespace, ref?.name, ref?.uid ?? "",
@@ -166,8 +172,10 @@ final class SQLiteTransaction: CatalogTransaction {
                 ])
         } else if let claim = object as? PersistentVolumeClaim {
             try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO claim_index (namespace, name, uid, phase, volume_name, bind_completed)
+                INSERT INTO claim_index (namespace, name, uid, phase, volume_name, bind_completed)
                 VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (namespace, name) DO UPDATE SET uid = excluded.uid, phase = excluded.phase,
+                    volume_name = excluded.volume_name, bind_completed = excluded.bind_completed
                 """).execute(arguments: [claim.namespace, claim.name, claim.uid, claim.phase, claim.volumeName,
                                          claim.isBindCompleted ? 1 : 0])
         }

@@ -16,8 +16,10 @@ public enum Manifest {
             }
         } else {
             do {
-                for doc in try Yams.load_all(yaml: text) {
-                    raw.append(try JSONValue(any: doc))
+                // Yams' load_all sequence stops silently at a parse error; nextRoot() throws it
+                let parser = try Parser(yaml: text)
+                while let node = try parser.nextRoot() {
+                    raw.append(try JSONValue(any: node.any))
                 }
             } catch let e as BerthError {
                 throw BerthError.badRequest("\(source): \(e.message)")

@@ -1,0 +1,126 @@
+import BerthClient
+import BerthModel
+import Foundation
+
+/// The real `berth` binary: built by `swift build` before the tests (scripts/test does it).
+public enum BerthBinary {
+    public static var path: String {
+        if let p = ProcessInfo.processInfo.environment["BERTH_BINARY"], !p.isEmpty { return p }
+        // Sources/BerthTestSupport/AgentProcess.swift -> package root
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/berth").path
+    }
+}
+
+/// A running `berth agent` in its own state directory, stopped (or killed) by the test.
+public final class AgentProcess: @unchecked Sendable {
+    public let stateDir: String
+    public let socket: String
+    public let logPath: String
+    public private(set) var process: Process?
+    let extraArguments: [String]
+
+    public init(stateDir: String, arguments: [String] = []) {
+        self.stateDir = stateDir
+        self.socket = stateDir + "/berth.sock"
+        self.logPath = stateDir + ".log"
+        self.extraArguments = arguments
+    }
+
+    public var client: APIClient { APIClient(endpoint: .unix(socket)) }
+
+    /// Starts the agent and waits until it answers; `failpoint` arms BERTH_FAILPOINT.
+    public func start(failpoint: String? = nil, resync: Int = 1) async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: BerthBinary.path)
+        p.arguments = ["agent", "--state-dir", stateDir, "--resync", String(resync), "--log-level", "debug"] + extraArguments
+        var env = ProcessInfo.processInfo.environment
+        env["BERTH_FAILPOINT"] = failpoint
+        p.environment = env
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        logFile.seekToEndOfFile()
+        p.standardOutput = logFile
+        p.standardError = logFile
+        try p.run()
+        process = p
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if !p.isRunning { throw BerthError.internalError("agent exited at start: \(log())") }
+            if let r = try? await client.send(.GET, "/readyz"), r.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BerthError.internalError("agent did not become ready: \(log())")
+    }
+
+    /// SIGTERM, then wait for exit; returns the exit status.
+    @discardableResult
+    public func stop() async -> Int32 {
+        guard let p = process else { return 0 }
+        if p.isRunning { p.terminate() }
+        return await waitForExit()
+    }
+
+    /// kill -9.
+    public func kill() async {
+        guard let p = process else { return }
+        if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
+        await waitForExit()
+    }
+
+    /// Waits until the process has exited (for example after hitting a failpoint).
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(20)) async -> Int32 {
+        guard let p = process else { return 0 }
+        let deadline = ContinuousClock.now + timeout
+        while p.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        process = nil
+        return p.terminationStatus
+    }
+
+    public func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(4000)) } ?? ""
+    }
+
+    deinit {
+        if let p = process, p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Polls until `condition` holds or the timeout passes.
+public func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return try await condition()
+}
+
+/// Runs the `berth` CLI and captures its output.
+public struct CLIResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public func runCLI(_ arguments: [String], socket: String?, stdin: String? = nil) throws -> CLIResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: BerthBinary.path)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["BERTH_SOCKET"] = socket
+    p.environment = env
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}

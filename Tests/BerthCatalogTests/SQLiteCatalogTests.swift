@@ -1,0 +1,160 @@
+@testable import BerthCatalog
+import BerthModel
+import BerthTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct SQLiteCatalogTests {
+    let dir = TemporaryDirectory()
+    var path: String { dir.sub("catalog.sqlite") }
+
+    func claim(_ name: String) -> PersistentVolumeClaim {
+        var c = PersistentVolumeClaim(namespace: "default", name: name)
+        c.spec.accessModes = ["ReadWriteOnce"]
+        c.spec.resources = .init(requests: ["storage": Quantity(bytes: 1 << 30)])
+        return c
+    }
+
+    @Test func createSetsIdentityAndRevision() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let created = try await catalog.write { tx in try tx.create(self.claim("a")) }
+        #expect(!created.uid.isEmpty)
+        #expect(created.metadata.creationTimestamp != nil)
+        #expect(created.revision == 1)
+        let again = try await catalog.write { tx in try tx.create(self.claim("b")) }
+        #expect(again.revision == 2)
+        #expect(catalog.currentRevision == 2)
+    }
+
+    @Test func duplicateCreateIsAlreadyExists() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        try await catalog.write { tx in try tx.create(self.claim("a")) }
+        await #expect { try await catalog.write { tx in try tx.create(self.claim("a")) } } throws: {
+            ($0 as? BerthError)?.code == .alreadyExists
+        }
+    }
+
+    @Test func staleResourceVersionIsAConflictAndChangesNothing() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let first = try await catalog.write { tx in try tx.create(self.claim("a")) }
+        var newer = first
+        newer.metadata.labels = ["v": "2"]
+        let newerCopy = newer
+        try await catalog.write { tx in try tx.update(newerCopy) }
+        var stale = first
+        stale.metadata.labels = ["v": "stale"]
+        let staleCopy = stale
+        await #expect { try await catalog.write { tx in try tx.update(staleCopy) } } throws: {
+            ($0 as? BerthError)?.code == .conflict
+        }
+        let stored = try await catalog.read { tx in try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "a") }
+        #expect(stored?.metadata.labels == ["v": "2"])
+    }
+
+    @Test func noOpUpdateKeepsTheRevision() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let first = try await catalog.write { tx in try tx.create(self.claim("a")) }
+        let same = try await catalog.write { tx in try tx.update(first) }
+        #expect(same.revision == first.revision)
+    }
+
+    @Test func failedJobInABatchDoesNotUndoTheOthers() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    do {
+                        try await catalog.write { tx in
+                            try tx.create(self.claim("c\(i)"))
+                            if i % 5 == 0 { throw BerthError.invalid("job \(i) fails after writing") }
+                        }
+                        return true
+                    } catch { return false }
+                }
+            }
+            var ok = 0
+            for try await r in group where r { ok += 1 }
+            #expect(ok == 40)
+        }
+        let names = try await catalog.read { tx in try tx.list(PersistentVolumeClaim.self).map(\.name) }
+        #expect(names.count == 40)
+        #expect(!names.contains("c0") && !names.contains("c45"))
+    }
+
+    @Test func finalizersDelayDeletion() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        var c = claim("a")
+        c.metadata.finalizers = ["example.com/hold"]
+        let held = c
+        try await catalog.write { tx in try tx.create(held) }
+        let marked = try await catalog.write { tx in try tx.delete(PersistentVolumeClaim.self, namespace: "default", name: "a", uid: nil) }
+        #expect(marked?.metadata.deletionTimestamp != nil)
+        try await catalog.write { tx in
+            var cur = try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "a")!
+            cur.metadata.finalizers = nil
+            try tx.update(cur)
+        }
+        let gone = try await catalog.read { tx in try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "a") }
+        #expect(gone == nil)
+    }
+
+    @Test func watchResumesFromARevisionAndReportsGoneWhenCompacted() async throws {
+        let catalog = try SQLiteCatalog(path: path, retainedChanges: 10)
+        for i in 0..<5 { try await catalog.write { tx in try tx.create(self.claim("w\(i)")) } }
+        let stream = try await catalog.watch(after: 2)
+        var seen: [Int64] = []
+        for try await change in stream {
+            seen.append(change.revision)
+            if seen.count == 3 { break }
+        }
+        #expect(seen == [3, 4, 5])
+        for i in 5..<1100 { try await catalog.write { tx in try tx.create(self.claim("w\(i)")) } }
+        await #expect { _ = try await catalog.watch(after: 2) } throws: { ($0 as? BerthError)?.code == .gone }
+    }
+
+    @Test func reopenKeepsObjectsAndRevision() async throws {
+        do {
+            let catalog = try SQLiteCatalog(path: path)
+            try await catalog.write { tx in try tx.create(self.claim("a")) }
+        }
+        let reopened = try SQLiteCatalog(path: path)
+        #expect(reopened.currentRevision == 1)
+        let c = try await reopened.read { tx in try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "a") }
+        #expect(c != nil)
+    }
+
+    @Test func refusesACatalogFromANewerBerth() async throws {
+        do { _ = try SQLiteCatalog(path: path) }
+        let db = try DatabaseQueue(path: path)
+        try await db.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        #expect {
+            _ = try SQLiteCatalog(path: path)
+        } throws: { ($0 as? BerthError)?.message.contains("newer berth") == true }
+    }
+
+    @Test func writerRunsWithSynchronousFull() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let mode = try await catalog.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(mode == 2)
+        let journal = try await catalog.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+
+    @Test func schemaRefusesTwoBoundVolumesForOneClaim() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        @Sendable func boundPV(_ name: String) -> PersistentVolume {
+            var pv = PersistentVolume(name: name)
+            pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
+            pv.spec.accessModes = ["ReadWriteOnce"]
+            pv.spec.hostPath = .init(path: "/tmp/x")
+            pv.spec.claimRef = ObjectReference(namespace: "default", name: "a", uid: "same-uid")
+            pv.status = .init(phase: "Bound")
+            return pv
+        }
+        try await catalog.write { tx in try tx.create(boundPV("one")) }
+        await #expect { try await catalog.write { tx in try tx.create(boundPV("two")) } } throws: {
+            ($0 as? BerthError)?.code == .conflict
+        }
+    }
+}

@@ -1,0 +1,332 @@
+import BerthCatalog
+@testable import BerthControllers
+import BerthModel
+import BerthStorage
+import BerthTestSupport
+import Foundation
+import Logging
+import Testing
+
+/// The PV controller against a real SQLite catalog and real directories, one pass at a time.
+final class Harness: @unchecked Sendable {
+    let dir = TemporaryDirectory()
+    let catalog: SQLiteCatalog
+    let controller: VolumeController
+    let pool: StoragePool
+
+    init(poolCapacity: String = "10Gi") throws {
+        catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        pool = StoragePool(node: "node-a", name: "default", path: dir.sub("pool"), capacity: try Quantity(parsing: poolCapacity))
+        let topology = Topology(nodes: [.init(name: "node-a", labels: [:], pools: [pool])], hostName: "test")
+        controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner()],
+                                      logger: Logger(label: "test"))
+    }
+
+    /// Runs passes until nothing is left to do.
+    func settle() async {
+        for _ in 0..<4 {
+            controller.work.markAll()
+            await controller.pass()
+        }
+    }
+
+    func apply(_ yaml: String) async throws {
+        for doc in try Manifest.documents(from: yaml, source: "test") {
+            let info = try Manifest.kindInfo(of: doc, source: "test")
+            try await create(doc, type: ObjectTypes.type(for: info))
+        }
+    }
+
+    func create<T: KubeObject>(_ doc: JSONValue, type: T.Type) async throws {
+        var obj = try T.decode(doc)
+        if T.info.isNamespaced, obj.metadata.namespace == nil { obj.metadata.namespace = "default" }
+        obj.applyDefaults()
+        obj.keepStatus(from: nil)
+        try obj.validate().throwIfAny(kind: T.info.kind, name: obj.name)
+        let o = obj
+        try await catalog.write { tx in try tx.create(o) }
+    }
+
+    func claim(_ name: String) async throws -> PersistentVolumeClaim? {
+        try await catalog.read { tx in try tx.get(PersistentVolumeClaim.self, namespace: "default", name: name) }
+    }
+
+    func volume(_ name: String) async throws -> PersistentVolume? {
+        try await catalog.read { tx in try tx.get(PersistentVolume.self, name: name) }
+    }
+
+    func events(about name: String) async throws -> [Event] {
+        try await catalog.read { tx in try tx.list(Event.self).filter { $0.involvedObject.name == name } }
+    }
+
+    func deleteClaim(_ name: String) async throws {
+        try await catalog.write { tx in try tx.delete(PersistentVolumeClaim.self, namespace: "default", name: name, uid: nil) }
+    }
+}
+
+func pvYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String = "\"\"", labels: String = "{}",
+            extra: String = "", path: String = "/srv/static") -> String {
+    """
+    apiVersion: v1
+    kind: PersistentVolume
+    metadata: {name: \(name), labels: \(labels)}
+    spec:
+      capacity: {storage: \(size)}
+      accessModes: \(modes)
+      storageClassName: \(cls)
+      hostPath: {path: \(path)/\(name)}
+    \(extra)
+    ---
+
+    """
+}
+
+func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String? = "\"\"", extra: String = "") -> String {
+    """
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: \(name)}
+    spec:
+      accessModes: \(modes)
+      resources: {requests: {storage: \(size)}}
+    \(cls.map { "  storageClassName: \($0)" } ?? "")
+    \(extra)
+    ---
+
+    """
+}
+
+@Suite struct StaticBindingTests {
+    @Test func bindsSmallestVolumeThatSatisfiesClaim() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("v10", "10Gi") + pvYAML("v5", "5Gi") + pvYAML("v4", "4Gi") + pvcYAML("c", "5Gi"))
+        await h.settle()
+        #expect(try await h.claim("c")?.volumeName == "v5")
+        #expect(try await h.volume("v5")?.phase == "Bound")
+        #expect(try await h.volume("v10")?.phase == "Available")
+        #expect(try await h.claim("c")?.status?.capacity?["storage"]?.description == "5Gi")
+    }
+
+    @Test func emptyStringClassBindsOnlyClasslessVolumes() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("classy", "1Gi", cls: "fast") + pvcYAML("c", "1Gi", cls: "\"\""))
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Pending")
+        #expect(try await h.events(about: "c").contains { $0.reason == "FailedBinding" })
+        #expect(try await h.volume("classy")?.phase == "Available")
+    }
+
+    @Test func accessModesMustBeASuperset() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("rwo", "1Gi") + pvYAML("rwx", "5Gi", modes: "[ReadWriteOnce, ReadWriteMany]")
+                          + pvcYAML("c", "1Gi", modes: "[ReadWriteMany]"))
+        await h.settle()
+        #expect(try await h.claim("c")?.volumeName == "rwx")
+    }
+
+    @Test func selectorExpressionsChooseAmongVolumes() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("slow", "1Gi", labels: "{tier: slow}") + pvYAML("fast", "2Gi", labels: "{tier: fast, zone: a}")
+                          + pvcYAML("c", "1Gi", extra: "  selector: {matchExpressions: [{key: tier, operator: NotIn, values: [slow]}, {key: zone, operator: Exists}]}"))
+        await h.settle()
+        #expect(try await h.claim("c")?.volumeName == "fast")
+    }
+
+    @Test func preboundClaimBindsToItsNamedVolumeOnly() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("small", "1Gi") + pvYAML("chosen", "8Gi") + pvcYAML("c", "1Gi", extra: "  volumeName: chosen"))
+        await h.settle()
+        #expect(try await h.claim("c")?.volumeName == "chosen")
+        #expect(try await h.volume("chosen")?.spec.claimRef?.uid == (try await h.claim("c"))?.uid)
+    }
+
+    @Test func preboundClaimToTooSmallVolumeStaysPendingWithMismatchEvent() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("tiny", "1Gi") + pvcYAML("c", "5Gi", extra: "  volumeName: tiny"))
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Pending")
+        #expect(try await h.events(about: "c").contains { $0.reason == "VolumeMismatch" && ($0.message ?? "").contains("too small") })
+    }
+
+    @Test func preboundVolumeIsReservedForItsClaim() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("reserved", "1Gi", extra: "  claimRef: {namespace: default, name: mine}")
+                          + pvcYAML("other", "1Gi") + pvcYAML("mine", "1Gi"))
+        await h.settle()
+        #expect(try await h.claim("other")?.phase == "Pending")
+        #expect(try await h.claim("mine")?.volumeName == "reserved")
+    }
+
+    @Test func releasedVolumeIsNotReboundToANewClaim() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("v", "1Gi") + pvcYAML("c", "1Gi"))
+        await h.settle()
+        try await h.deleteClaim("c")
+        await h.settle()
+        #expect(try await h.volume("v")?.phase == "Released")
+        try await h.apply(pvcYAML("c", "1Gi"))
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Pending")
+        #expect(try await h.volume("v")?.phase == "Released")
+    }
+
+    @Test func adminClearingClaimRefMakesAReleasedVolumeAvailable() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("v", "1Gi") + pvcYAML("c", "1Gi"))
+        await h.settle()
+        try await h.deleteClaim("c")
+        await h.settle()
+        try await h.catalog.write { tx in
+            var pv = try tx.get(PersistentVolume.self, name: "v")!
+            pv.spec.claimRef = nil
+            try tx.update(pv)
+        }
+        try await h.apply(pvcYAML("d", "1Gi"))
+        await h.settle()
+        #expect(try await h.claim("d")?.volumeName == "v")
+    }
+
+    @Test func manyClaimsNeverShareAVolume() async throws {
+        let h = try Harness()
+        var yaml = ""
+        for i in 0..<20 { yaml += pvYAML("v\(i)", "1Gi") }
+        for i in 0..<30 { yaml += pvcYAML("c\(i)", "1Gi") }
+        try await h.apply(yaml)
+        await h.settle()
+        let claims = try await h.catalog.read { tx in try tx.list(PersistentVolumeClaim.self) }
+        let bound = claims.filter { $0.phase == "Bound" }
+        #expect(bound.count == 20)
+        #expect(Set(bound.map(\.volumeName)).count == 20)
+        let volumes = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
+        #expect(Set(volumes.compactMap { $0.spec.claimRef?.uid }).count == 20)
+    }
+}
+
+@Suite struct ProvisioningTests {
+    let classYAML = """
+        apiVersion: storage.k8s.io/v1
+        kind: StorageClass
+        metadata: {name: local, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+        provisioner: berth.io/hostpath
+        ---
+
+        """
+
+    @Test func provisionsADirectoryWithItsIdentity() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        await h.settle()
+        let claim = try #require(try await h.claim("c"))
+        #expect(claim.phase == "Bound")
+        let pv = try #require(try await h.volume(claim.volumeName))
+        #expect(pv.name == "pvc-\(claim.uid)")
+        #expect(pv.phase == "Bound")
+        #expect(pv.reclaimPolicy == "Delete")
+        let path = try #require(pv.path)
+        let identity = try JSONDecoder().decode(VolumeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: path + "/.berth-volume.json")))
+        #expect(identity.uid == pv.uid)
+        #expect(try await h.events(about: "c").contains { $0.reason == "ProvisioningSucceeded" })
+    }
+
+    @Test func claimWithoutClassGetsTheDefaultClass() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: nil))
+        await h.settle()
+        #expect(try await h.claim("c")?.spec.storageClassName == "local")
+        #expect(try await h.claim("c")?.phase == "Bound")
+    }
+
+    @Test func claimThatDoesNotFitStaysPendingNamingThePool() async throws {
+        let h = try Harness(poolCapacity: "2Gi")
+        try await h.apply(classYAML + pvcYAML("a", "1536Mi", cls: "local") + pvcYAML("b", "1Gi", cls: "local"))
+        await h.settle()
+        let phases = [try await h.claim("a")?.phase, try await h.claim("b")?.phase]
+        #expect(phases == ["Bound", "Pending"])
+        let event = try await h.events(about: "b").first { $0.reason == "ProvisioningFailed" }
+        #expect(event?.message?.contains("pool \"default\" on node \"node-a\" has 512Mi free of 2Gi") == true)
+    }
+
+    @Test func waitForFirstConsumerWaits() async throws {
+        let h = try Harness()
+        try await h.apply("""
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: late}
+            provisioner: berth.io/hostpath
+            volumeBindingMode: WaitForFirstConsumer
+            ---
+
+            """ + pvYAML("v", "1Gi", cls: "late") + pvcYAML("c", "1Gi", cls: "late"))
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Pending")
+        #expect(try await h.events(about: "c").contains { $0.reason == "WaitForFirstConsumer" })
+        #expect(try await h.volume("v")?.phase == "Available")
+    }
+
+    @Test func deletePolicyRemovesDirectoryButNotASymlinkTarget() async throws {
+        let h = try Harness()
+        let outside = h.dir.sub("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: outside + "/keep.txt"))
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        await h.settle()
+        let pv = try #require(try await h.volume(try await h.claim("c")!.volumeName))
+        let path = try #require(pv.path)
+        try FileManager.default.createDirectory(atPath: path + "/sub", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: path + "/escape", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: path + "/sub/file-link", withDestinationPath: outside + "/keep.txt")
+        try await h.deleteClaim("c")
+        await h.settle()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try await h.volume(pv.name) == nil)
+        #expect(try String(contentsOfFile: outside + "/keep.txt", encoding: .utf8) == "precious")
+    }
+
+    @Test func retainPolicyKeepsDataAndReleasesTheVolume() async throws {
+        let h = try Harness()
+        try await h.apply("""
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: keep}
+            provisioner: berth.io/hostpath
+            reclaimPolicy: Retain
+            ---
+
+            """ + pvcYAML("c", "1Gi", cls: "keep"))
+        await h.settle()
+        let pv = try #require(try await h.volume(try await h.claim("c")!.volumeName))
+        try Data("data".utf8).write(to: URL(fileURLWithPath: pv.path! + "/file"))
+        try await h.deleteClaim("c")
+        await h.settle()
+        #expect(try await h.volume(pv.name)?.phase == "Released")
+        #expect(FileManager.default.fileExists(atPath: pv.path! + "/file"))
+    }
+
+    @Test func intentWhoseClaimVanishedIsUndoneWithoutLeaks() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        // record the intent only (as a crash right after the first commit would leave it)
+        let claim = try #require(try await h.claim("c"))
+        let result = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        #expect(result.actions == [.provision("pvc-\(claim.uid)")])
+        #expect(try await h.volume("pvc-\(claim.uid)")?.metadata.annotation(Keys.provisioning) == "true")
+        try await h.deleteClaim("c")
+        await h.settle()
+        #expect(try await h.volume("pvc-\(claim.uid)") == nil)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.pool.path)) ?? []).isEmpty)
+    }
+
+    @Test func intentIsFinishedExactlyOnce() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        _ = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        // a directory half-made before the crash: exists, no identity file yet
+        let claim = try #require(try await h.claim("c"))
+        try FileManager.default.createDirectory(atPath: h.pool.volumePath("pvc-\(claim.uid)"), withIntermediateDirectories: true)
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Bound")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: h.pool.path) == ["pvc-\(claim.uid)"])
+        let volumes = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
+        #expect(volumes.count == 1)
+    }
+}
