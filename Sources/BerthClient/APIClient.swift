@@ -95,6 +95,9 @@ public struct APIClient: Sendable {
             }
             return true
         }
+        guard status != 0 else {
+            throw BerthError(.unavailable, "the berth agent at \(endpoint) closed the connection without answering \(method) \(path); check the agent's log")
+        }
         return APIResponse(status: status, body: Data(collected.readableBytesView))
     }
 
@@ -103,9 +106,11 @@ public struct APIClient: Sendable {
                   onPart: (HTTPClientResponsePart) async throws -> Bool) async throws {
         let channel = try await connect()
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(head(method, path, bodyLength: body?.count, contentType: contentType)))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // one write and one flush: the server may answer and close as soon as it has the request
+            var parts: [HTTPClientRequestPart] = [.head(head(method, path, bodyLength: body?.count, contentType: contentType))]
+            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            try await outbound.write(contentsOf: parts)
             for try await part in inbound {
                 guard try await onPart(part) else { return }
                 if case .end = part { return }

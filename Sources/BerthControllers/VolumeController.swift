@@ -45,6 +45,9 @@ public final class VolumeController: Service, Sendable {
                 for try await change in changes {
                     self.note(change)
                 }
+                // the catalog closed its watches (shutdown has begun): finishing now would count as
+                // a failure of this service, so wait to be cancelled
+                while true { try await Task.sleep(for: .seconds(3600)) }
             }
             group.addTask {
                 while !Task.isCancelled {

@@ -92,7 +92,8 @@ public final class AgentProcess: @unchecked Sendable {
 public func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try await condition() { return true }
+        // an error (the agent restarting, say) counts as "not yet"
+        if (try? await condition()) == true { return true }
         try await Task.sleep(for: .milliseconds(25))
     }
     return try await condition()

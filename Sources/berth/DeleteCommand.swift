@@ -11,8 +11,8 @@ struct DeleteCommand: AsyncParsableCommand {
     var namespace: String = "default"
     @Option(name: .shortAndLong, help: "Delete the objects in this manifest file (or - for standard input).")
     var filename: String?
-    @Flag(name: .long, inversion: .prefixedEnableDisable, help: "Wait until the objects are gone (finalizers done).")
-    var wait = true
+    @Option(name: .long, help: "Wait until the objects are gone (finalizers done): true or false.")
+    var wait: Bool = true
     @Option(name: .long, help: "How long --wait may take.")
     var timeout: String = "60s"
     @Flag(name: .long, help: "Treat a missing object as success.")

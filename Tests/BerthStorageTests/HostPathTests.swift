@@ -1,0 +1,98 @@
+import BerthLinux
+import BerthModel
+import BerthStorage
+import BerthTestSupport
+import Foundation
+import Testing
+
+@Suite struct SafeDirectoryTests {
+    let dir = TemporaryDirectory()
+
+    @Test func removeTreeUnlinksSymlinksWithoutFollowingThem() throws {
+        let fm = FileManager.default
+        let outside = dir.sub("outside")
+        try fm.createDirectory(atPath: outside + "/deep", withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: outside + "/deep/file"))
+        let root = try SafeDirectory.makeRoot(path: dir.sub("root"))
+        try root.makeChild("vol")
+        try fm.createDirectory(atPath: dir.sub("root/vol/a/b"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: dir.sub("root/vol/a/b/dir-link"), withDestinationPath: outside)
+        try fm.createSymbolicLink(atPath: dir.sub("root/vol/file-link"), withDestinationPath: outside + "/deep/file")
+        try fm.createSymbolicLink(atPath: dir.sub("root/vol/dangling"), withDestinationPath: "/nonexistent")
+        #expect(try root.removeTree("vol"))
+        #expect(!fm.fileExists(atPath: dir.sub("root/vol")))
+        #expect(try String(contentsOfFile: outside + "/deep/file", encoding: .utf8) == "keep")
+    }
+
+    @Test func openChildRefusesASymlink() throws {
+        let root = try SafeDirectory.makeRoot(path: dir.sub("root"))
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("root/vol"), withDestinationPath: "/etc")
+        #expect(throws: SystemError.self) { _ = try root.openChild("vol") }
+        #expect(throws: SystemError.self) { try root.makeChild("vol") }
+    }
+
+    @Test func namesThatLeaveTheDirectoryAreRefused() throws {
+        let root = try SafeDirectory.makeRoot(path: dir.sub("root"))
+        for name in ["..", ".", "a/b", ""] {
+            #expect(throws: SystemError.self) { try root.makeChild(name) }
+            #expect(throws: SystemError.self) { try root.removeTree(name) }
+        }
+    }
+}
+
+@Suite struct HostPathProvisionerTests {
+    let dir = TemporaryDirectory()
+
+    func volume(_ name: String, uid: String) -> PersistentVolume {
+        var pv = PersistentVolume(name: name)
+        pv.metadata.uid = uid
+        pv.spec.hostPath = .init(path: dir.sub("pool/\(name)"))
+        return pv
+    }
+
+    var pool: StoragePool { StoragePool(node: "n", name: "default", path: dir.sub("pool"), capacity: Quantity(bytes: 1 << 30)) }
+
+    @Test func provisionIsIdempotentAndRecordsIdentity() async throws {
+        let p = HostPathProvisioner()
+        let pv = volume("pv-a", uid: "u1")
+        try await p.provision(pv, in: pool)
+        try await p.provision(pv, in: pool)
+        #expect(try await p.verify(pv, pools: [pool]) == .healthy)
+        #expect(FileManager.default.fileExists(atPath: dir.sub("pool/pv-a/.berth-volume.json")))
+    }
+
+    @Test func refusesADirectoryThatBelongsToAnotherVolume() async throws {
+        let p = HostPathProvisioner()
+        try await p.provision(volume("pv-a", uid: "u1"), in: pool)
+        await #expect(throws: BerthError.self) { try await p.provision(self.volume("pv-a", uid: "u2"), in: self.pool) }
+        await #expect(throws: BerthError.self) { try await p.delete(self.volume("pv-a", uid: "u2"), pools: [self.pool]) }
+        #expect(FileManager.default.fileExists(atPath: dir.sub("pool/pv-a")))
+    }
+
+    @Test func refusesToAdoptForeignContent() async throws {
+        try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
+        try Data("theirs".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/data")))
+        await #expect(throws: BerthError.self) { try await HostPathProvisioner().provision(self.volume("pv-a", uid: "u1"), in: self.pool) }
+    }
+
+    @Test func deleteRefusesPathsOutsideEveryPool() async throws {
+        var pv = volume("pv-a", uid: "u1")
+        pv.spec.hostPath = .init(path: dir.sub("elsewhere/pv-a"))
+        try FileManager.default.createDirectory(atPath: dir.sub("elsewhere/pv-a"), withIntermediateDirectories: true)
+        await #expect { try await HostPathProvisioner().delete(pv, pools: [self.pool]) } throws: {
+            ($0 as? BerthError)?.code == .permissionDenied
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.sub("elsewhere/pv-a")))
+    }
+
+    @Test func deleteOfAMissingDirectoryIsSuccess() async throws {
+        try await HostPathProvisioner().delete(volume("gone", uid: "u"), pools: [pool])
+    }
+
+    @Test func poolPathsNeverEscape() {
+        #expect(pool.relativePath(of: dir.sub("pool/a/b")) == "a/b")
+        #expect(pool.relativePath(of: dir.sub("pool/../x")) == nil)
+        #expect(pool.relativePath(of: dir.sub("poolx/a")) == nil)
+        #expect(pool.relativePath(of: dir.sub("pool")) == nil)
+    }
+}
