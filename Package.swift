@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-bench", targets: ["berth-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "berth-bench", dependencies: ["BerthModel", "BerthClient", "BerthTestSupport"]),
         .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient"]),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"]),
         .testTarget(name: "BerthCatalogTests", dependencies: ["BerthCatalog", "BerthModel", "BerthTestSupport"]),

@@ -1,0 +1,155 @@
+import BerthClient
+import BerthModel
+import BerthTestSupport
+import Foundation
+
+// scripts/bench: measures the real agent (the binary in $BERTH_BINARY) through its socket.
+// Prints a table and one JSON object; every number comes from this run.
+
+struct Result: Codable {
+    var name: String
+    var value: Double
+    var unit: String
+    var target: String
+    var baseline: String
+    var met: Bool
+}
+
+var results: [Result] = []
+let args = CommandLine.arguments
+let quick = args.contains("--quick")
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func peakRSS(pid: Int32) -> Int64 {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+/// Sends `bodies` to `path` with `concurrency` requests in flight.
+func post(_ api: APIClient, _ path: (Int) -> String, _ bodies: [Data], concurrency: Int = 32) async throws {
+    var next = 0
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        func add() {
+            let i = next
+            next += 1
+            let p = path(i)
+            let body = bodies[i]
+            group.addTask {
+                let r = try await api.send(.POST, p, body: body)
+                guard r.status == 201 else { throw APIClient.error(from: r) }
+            }
+        }
+        for _ in 0..<min(concurrency, bodies.count) { add() }
+        while try await group.next() != nil {
+            if next < bodies.count { add() }
+        }
+    }
+}
+
+/// Counts claims reaching Bound through a watch; returns when `count` are Bound.
+func waitBound(_ api: APIClient, namespace: String, count: Int, from revision: String) async throws {
+    var bound = Set<String>()
+    try await api.watch("/api/v1/namespaces/\(namespace)/persistentvolumeclaims?watch=true&resourceVersion=\(revision)&timeoutSeconds=600") { event in
+        if event["object"]?["status"]?["phase"]?.stringValue == "Bound", let n = event["object"]?["metadata"]?["name"]?.stringValue {
+            bound.insert(n)
+        }
+        return bound.count < count
+    }
+    guard bound.count >= count else { throw BerthError.internalError("watch ended with \(bound.count)/\(count) Bound") }
+}
+
+func pvBody(_ i: Int) -> Data {
+    Data(#"{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-\#(i)"},"spec":{"capacity":{"storage":"\#(1 + i % 7)Gi"},"accessModes":["ReadWriteOnce"],"storageClassName":"","hostPath":{"path":"/srv/bench/pv-\#(i)"}}}"#.utf8)
+}
+
+func pvcBody(_ i: Int, cls: String) -> Data {
+    Data(#"{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"claim-\#(i)"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"\#(cls)","resources":{"requests":{"storage":"1Gi"}}}}"#.utf8)
+}
+
+func staticPairs(_ n: Int, keep: Bool = false) async throws -> (total: Double, bind: Double, rss: Int64, dir: TemporaryDirectory, agent: AgentProcess) {
+    let dir = TemporaryDirectory(prefix: "berth-bench")
+    let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
+    try await agent.start(resync: 15)
+    let api = agent.client
+    let start = ContinuousClock.now
+    try await post(api, { _ in "/api/v1/persistentvolumes" }, (0..<n).map(pvBody))
+    let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
+    let claimsStart = ContinuousClock.now
+    async let bound: Void = waitBound(api, namespace: "bench", count: n, from: revision)
+    try await post(api, { _ in "/api/v1/namespaces/bench/persistentvolumeclaims" }, (0..<n).map { pvcBody($0, cls: "") })
+    try await bound
+    let end = ContinuousClock.now
+    let rss = peakRSS(pid: agent.process!.processIdentifier)
+    if !keep { await agent.stop() }
+    return (seconds(end - start), seconds(end - claimsStart), rss, dir, agent)
+}
+
+func line(_ r: Result) -> String {
+    let v = r.unit == "MiB" ? String(format: "%.1f", r.value) : (r.value >= 100 ? String(format: "%.0f", r.value) : String(format: "%.3f", r.value))
+    return [r.name.padding(toLength: 46, withPad: " ", startingAt: 0), (v + " " + r.unit).padding(toLength: 16, withPad: " ", startingAt: 0),
+            r.target.padding(toLength: 14, withPad: " ", startingAt: 0), (r.met ? "met" : "MISSED").padding(toLength: 8, withPad: " ", startingAt: 0),
+            r.baseline].joined()
+}
+
+do {
+    // (a) static pairs
+    let small = try await staticPairs(1000)
+    results.append(Result(name: "(a) bind 1,000 static pairs (total)", value: small.total, unit: "s", target: "-",
+                          baseline: "Kubernetes: pvc_startup P50 37.9 s at 1,000 (k8s #133352)", met: true))
+    let bigN = quick ? 2000 : 10_000
+    let big = try await staticPairs(bigN, keep: true)
+    results.append(Result(name: "(a) bind \(bigN) static pairs (total)", value: big.total, unit: "s", target: "< 2 s",
+                          baseline: "Kubernetes: P50 453 s at 10,000 (k8s #133352)", met: big.total < 2))
+    results.append(Result(name: "(a) claims phase only, \(bigN) pairs", value: big.bind, unit: "s", target: "-", baseline: "", met: true))
+    let perSmall = small.bind / 1000 * 1e6, perBig = big.bind / Double(bigN) * 1e6
+    results.append(Result(name: "(a) per claim at 1,000 / at \(bigN)", value: perBig / perSmall, unit: "ratio", target: "≈ 1 (flat)",
+                          baseline: String(format: "%.0f µs vs %.0f µs", perSmall, perBig), met: perBig / perSmall < 2))
+    results.append(Result(name: "(d) agent peak RSS during (a) \(bigN)", value: Double(big.rss) / 1048576, unit: "MiB", target: "< 100 MiB",
+                          baseline: "", met: big.rss < 100 << 20))
+
+    // (c) start-to-ready with the catalog from (a)
+    await big.agent.stop()
+    var starts: [Double] = []
+    for _ in 0..<3 {
+        let t0 = ContinuousClock.now
+        try await big.agent.start(resync: 15)
+        starts.append(seconds(ContinuousClock.now - t0))
+        await big.agent.stop()
+    }
+    let objects = bigN * 2
+    results.append(Result(name: "(c) start to ready, \(objects) objects (median)", value: starts.sorted()[1], unit: "s", target: "< 1 s",
+                          baseline: "", met: starts.sorted()[1] < 1))
+
+    // (b) host-path provisioning
+    let n = 1000
+    let dir = TemporaryDirectory(prefix: "berth-bench")
+    let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
+    try await agent.start(resync: 15)
+    let api = agent.client
+    let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
+    let t0 = ContinuousClock.now
+    async let bound: Void = waitBound(api, namespace: "bench", count: n, from: revision)
+    try await post(api, { _ in "/api/v1/namespaces/bench/persistentvolumeclaims" }, (0..<n).map { pvcBody($0, cls: "berth-hostpath") })
+    try await bound
+    let rate = Double(n) / seconds(ContinuousClock.now - t0)
+    await agent.stop()
+    results.append(Result(name: "(b) host-path claims provisioned to Bound", value: rate, unit: "vol/s", target: "≥ 1000/s",
+                          baseline: "local-path-provisioner: one helper pod per volume", met: rate >= 1000))
+} catch {
+    FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
+    exit(1)
+}
+
+print(["benchmark".padding(toLength: 46, withPad: " ", startingAt: 0), "result".padding(toLength: 16, withPad: " ", startingAt: 0),
+       "target".padding(toLength: 14, withPad: " ", startingAt: 0), "status".padding(toLength: 8, withPad: " ", startingAt: 0), "baseline"].joined())
+for r in results { print(line(r)) }
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+print(String(decoding: try encoder.encode(results), as: UTF8.self))
