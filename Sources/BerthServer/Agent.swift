@@ -56,6 +56,7 @@ public enum Agent {
                 logger: logger))
         }
         services.append(controller)
+        services.append(EventPruner(catalog: catalog, logger: logger))
         // last in the list, so first to stop: ends open watches so the HTTP servers can drain
         services.append(CatalogCloser(catalog: catalog))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

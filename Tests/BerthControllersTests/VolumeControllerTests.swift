@@ -330,3 +330,16 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         #expect(volumes.count == 1)
     }
 }
+
+@Suite struct EventPrunerTests {
+    @Test func deletesOnlyEventsOlderThanTheTTL() async throws {
+        let h = try Harness()
+        try await h.apply(pvcYAML("c", "1Gi", cls: "\"\""))
+        await h.settle()
+        #expect(try await !h.events(about: "c").isEmpty)
+        let pruner = EventPruner(catalog: h.catalog, ttl: .seconds(3600), logger: Logger(label: "test"))
+        #expect(try await pruner.prune(now: Date()) == 0)
+        #expect(try await pruner.prune(now: Date().addingTimeInterval(7200)) == 1)
+        #expect(try await h.events(about: "c").isEmpty)
+    }
+}

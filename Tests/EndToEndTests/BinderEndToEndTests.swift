@@ -1,0 +1,123 @@
+import BerthClient
+import BerthModel
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Kubernetes' binding rules, through the real agent and CLI.
+@Suite(.timeLimit(.minutes(3))) struct BinderEndToEndTests {
+    let dir = TemporaryDirectory(prefix: "berth-e2e")
+
+    func pv(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String = "\"\"",
+            labels: String = "{}", claimRef: String? = nil) -> String {
+        """
+        apiVersion: v1
+        kind: PersistentVolume
+        metadata: {name: \(name), labels: \(labels)}
+        spec:
+          capacity: {storage: \(size)}
+          accessModes: \(modes)
+          storageClassName: \(cls)
+          hostPath: {path: \(dir.sub("static/" + name))}
+        \(claimRef.map { "  claimRef: \($0)" } ?? "")
+        ---
+
+        """
+    }
+
+    func pvc(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String? = "\"\"", extra: String = "") -> String {
+        """
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {name: \(name)}
+        spec:
+          accessModes: \(modes)
+          resources: {requests: {storage: \(size)}}
+        \(cls.map { "  storageClassName: \($0)" } ?? "")
+        \(extra)
+        ---
+
+        """
+    }
+
+    @Test func bindingRulesHoldThroughTheAgent() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        let volumes = pv("big", "10Gi") + pv("fit", "5Gi") + pv("tiny", "1Gi")
+            + pv("rwx", "20Gi", modes: "[ReadWriteOnce, ReadWriteMany]")
+            + pv("gold", "3Gi", cls: "gold-class", labels: "{tier: gold}")
+            + pv("labelled", "8Gi", labels: "{tier: fast, zone: a}")
+            + pv("reserved", "2Gi", claimRef: "{namespace: default, name: wants-reserved}")
+            + pv("named", "9Gi")
+        #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: volumes).status == 0)
+        try await Task.sleep(for: .milliseconds(300))
+        let claims = pvc("smallest", "4Gi")
+            + pvc("needs-rwx", "1Gi", modes: "[ReadWriteMany]")
+            + pvc("selective", "1Gi", extra: "  selector: {matchExpressions: [{key: tier, operator: In, values: [fast]}, {key: zone, operator: NotIn, values: [b]}]}")
+            + pvc("no-class-match", "2Gi", cls: "gold-missing-class-is-not-provisioned", extra: "")
+            + pvc("wants-reserved", "1Gi")
+            + pvc("by-name", "1Gi", extra: "  volumeName: named")
+        let applied = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: claims)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let api = agent.client
+        func volumeOf(_ claim: String) async throws -> String? {
+            let c = try await api.get(.persistentVolumeClaim, namespace: "default", name: claim)
+            return c?["status"]?["phase"]?.stringValue == "Bound" ? c?["spec"]?["volumeName"]?.stringValue : nil
+        }
+        #expect(try await eventually { try await volumeOf("by-name") != nil })
+        #expect(try await volumeOf("smallest") == "fit")
+        #expect(try await volumeOf("needs-rwx") == "rwx")
+        #expect(try await volumeOf("selective") == "labelled")
+        #expect(try await volumeOf("wants-reserved") == "reserved")
+        #expect(try await volumeOf("by-name") == "named")
+        #expect(try await volumeOf("no-class-match") == nil)
+        // the empty class never takes a classed volume, and a Released volume is not rebound
+        #expect(try runCLI(["delete", "pvc", "smallest"], socket: agent.socket).status == 0)
+        #expect(try await eventually {
+            try await api.get(.persistentVolume, namespace: nil, name: "fit")?["status"]?["phase"]?.stringValue == "Released"
+        })
+        #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: pvc("smallest", "4Gi")).status == 0)
+        #expect(try await eventually { try await volumeOf("smallest") == "big" })
+        #expect(try await api.get(.persistentVolume, namespace: nil, name: "gold")?["status"]?["phase"]?.stringValue == "Available")
+        await agent.stop()
+    }
+
+    @Test func deletingAClaimRemovesItsDirectoryButNotAPlantedSymlinksTarget() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        let outside = dir.sub("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data("must survive".utf8).write(to: URL(fileURLWithPath: outside + "/precious"))
+        let created = try runCLI(["volume", "create", "victim", "--size", "1Gi"], socket: agent.socket)
+        #expect(created.status == 0, "\(created.stderr)")
+        let path = created.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        try FileManager.default.createSymbolicLink(atPath: path + "/escape", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: path + "/escape-file", withDestinationPath: outside + "/precious")
+        let deleted = try runCLI(["delete", "pvc", "victim"], socket: agent.socket)
+        #expect(deleted.status == 0)
+        #expect(try await eventually { !FileManager.default.fileExists(atPath: path) })
+        #expect(try await eventually { try await agent.client.list(.persistentVolume, namespace: nil).items.isEmpty })
+        #expect(try String(contentsOfFile: outside + "/precious", encoding: .utf8) == "must survive")
+        await agent.stop()
+    }
+
+    @Test func getWatchStreamsChanges() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: BerthBinary.path)
+        p.arguments = ["get", "pvc", "-w", "--socket", agent.socket]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try runCLI(["volume", "create", "streamed", "--size", "1Gi"], socket: agent.socket).status == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        p.terminate()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("streamed   Pending") || text.contains("streamed"))
+        #expect(text.contains("Bound"))
+        await agent.stop()
+    }
+}
