@@ -27,7 +27,21 @@ public struct Change: Sendable {
     public enum ChangeType: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
     public var type: ChangeType
     public var object: StoredObject
+    /// The object as a typed value, when the writer had it (saves watchers a decode).
+    public var typed: (any KubeObject)?
     public var revision: Int64 { object.revision }
+
+    public init(type: ChangeType, object: StoredObject, typed: (any KubeObject)? = nil) {
+        self.type = type
+        self.object = object
+        self.typed = typed
+    }
+
+    /// The object typed as `T`, from the writer's value or by decoding the stored bytes.
+    public func decode<T: KubeObject>(_ type: T.Type) throws -> T {
+        if let t = typed as? T { return t }
+        return try object.decode(T.self)
+    }
 }
 
 /// The catalog: berth's single source of truth. Every read-modify-write runs inside one `write`
@@ -49,6 +63,8 @@ public protocol Catalog: Sendable {
 /// The operations available inside a catalog transaction.
 public protocol CatalogTransaction: AnyObject {
     func getStored(kind: String, namespace: String, name: String) throws -> StoredObject?
+    /// One object, typed (implementations may serve it from a cache of committed objects).
+    func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T?
     func listStored(kind: String, namespace: String?) throws -> [StoredObject]
     /// The revision a list read at.
     var revision: Int64 { get }
@@ -80,7 +96,7 @@ public protocol CatalogTransaction: AnyObject {
 
 extension CatalogTransaction {
     public func get<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String) throws -> T? {
-        try getStored(kind: T.info.kind, namespace: namespace, name: name)?.decode(T.self)
+        try fetch(T.self, namespace: T.info.isNamespaced ? namespace : "", name: name)
     }
 
     public func list<T: KubeObject>(_ type: T.Type, namespace: String? = nil) throws -> [T] {

@@ -10,6 +10,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
     public let path: String
     let pool: DatabasePool
     let feed = ChangeFeed()
+    let cache = ObjectCache()
     let writer: GroupCommitWriter
     /// How many change-log entries are kept for watches to resume from.
     let retainedChanges: Int64
@@ -50,7 +51,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
         let revision = try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
         }
-        writer = GroupCommitWriter(pool: pool, feed: feed, revision: revision, retainedChanges: retainedChanges)
+        writer = GroupCommitWriter(pool: pool, feed: feed, cache: cache, revision: revision, retainedChanges: retainedChanges)
         logger.debug("catalog opened", metadata: ["path": "\(path)", "revision": "\(revision)"])
     }
 
@@ -102,7 +103,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
         try await pool.read { db in
             let revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
-            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: true)
+            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: true, cache: self.cache)
             return try body(tx)
         }
     }
@@ -167,13 +168,15 @@ final class GroupCommitWriter: Sendable {
 
     let pool: DatabasePool
     let feed: ChangeFeed
+    let cache: ObjectCache
     let retainedChanges: Int64
     let state: Mutex<State>
     let queue = DispatchQueue(label: "berth.catalog.writer", qos: .userInitiated)
 
-    init(pool: DatabasePool, feed: ChangeFeed, revision: Int64, retainedChanges: Int64) {
+    init(pool: DatabasePool, feed: ChangeFeed, cache: ObjectCache, revision: Int64, retainedChanges: Int64) {
         self.pool = pool
         self.feed = feed
+        self.cache = cache
         self.retainedChanges = retainedChanges
         self.state = Mutex(State(revision: revision))
     }
@@ -203,15 +206,17 @@ final class GroupCommitWriter: Sendable {
             if batch.isEmpty { return }
             var results: [Result<any Sendable, any Error>] = []
             var changes: [Change] = []
+            var written: [String: ObjectCache.Entry] = [:]
             var revision = startRevision
             do {
                 try pool.writeWithoutTransaction { db in
                     results = []
                     changes = []
+                    written = [:]
                     revision = startRevision
                     try db.inTransaction(.immediate) {
                         for job in batch {
-                            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false)
+                            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false, cache: self.cache)
                             var outcome: Result<any Sendable, any Error> = .failure(BerthError.internalError("catalog job did not run"))
                             do {
                                 try db.inSavepoint {
@@ -220,6 +225,7 @@ final class GroupCommitWriter: Sendable {
                                 }
                                 revision = tx.revision
                                 changes += tx.changes
+                                written.merge(tx.written) { _, new in new }
                             } catch {
                                 outcome = .failure(Self.translate(error))
                             }
@@ -238,6 +244,10 @@ final class GroupCommitWriter: Sendable {
                 continue
             }
             state.withLock { $0.revision = revision }
+            // only now, committed, may what the batch wrote be served from the cache
+            cache.merge(written, removing: changes.filter { $0.type == .deleted }.map {
+                ObjectCache.key($0.object.kind, $0.object.namespace, $0.object.name)
+            })
             feed.publish(changes)
             for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
         }

@@ -9,11 +9,27 @@ final class SQLiteTransaction: CatalogTransaction {
     let readOnly: Bool
     private(set) var changes: [Change] = []
     private let encoder = JSON.encoder()
+    let cache: ObjectCache
+    /// Objects this transaction wrote or decoded; they join the shared cache only after commit.
+    private(set) var written: [String: ObjectCache.Entry] = [:]
 
-    init(db: Database, revision: Int64, readOnly: Bool) {
+    init(db: Database, revision: Int64, readOnly: Bool, cache: ObjectCache) {
         self.db = db
         self.revision = revision
         self.readOnly = readOnly
+        self.cache = cache
+    }
+
+    func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T? {
+        guard let stored = try getStored(kind: T.info.kind, namespace: namespace, name: name) else { return nil }
+        let key = ObjectCache.key(T.info.kind, namespace, name)
+        if let e = written[key], e.revision == stored.revision, let o = e.object as? T { return o }
+        if let e = cache.get(key), e.revision == stored.revision, let o = e.object as? T { return o }
+        let object = try stored.decode(T.self)
+        let entry = ObjectCache.Entry(revision: stored.revision, object: object)
+        // what a write transaction reads may not be committed yet: keep it local until commit
+        if readOnly { cache.put(key, entry) } else { written[key] = entry }
+        return object
     }
 
     func getStored(kind: String, namespace: String, name: String) throws -> StoredObject? {
@@ -61,7 +77,7 @@ final class SQLiteTransaction: CatalogTransaction {
         try db.cachedStatement(sql: "INSERT INTO objects (kind, namespace, name, uid, revision, body) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [T.info.kind, namespace, name, obj.metadata.uid, revision, data])
         try index(obj)
-        try log(.added, kind: T.info.kind, namespace: namespace, name: name, data: data)
+        try log(.added, kind: T.info.kind, namespace: namespace, name: name, data: data, typed: obj)
         return obj
     }
 
@@ -76,7 +92,9 @@ final class SQLiteTransaction: CatalogTransaction {
         if let rv = obj.metadata.resourceVersion, !rv.isEmpty, rv != String(stored.revision) {
             throw BerthError.conflict("Operation cannot be fulfilled on \(T.info.plural) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again")
         }
-        let old = try stored.decode(T.self)
+        guard let old = try fetch(T.self, namespace: namespace, name: name) else {
+            throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
+        }
         if let uid = obj.metadata.uid, !uid.isEmpty, uid != old.uid {
             throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(old.uid)")
         }
@@ -90,15 +108,14 @@ final class SQLiteTransaction: CatalogTransaction {
             try remove(obj, namespace: namespace)
             return obj
         }
-        let unchanged = try encoder.encode(obj)
-        if unchanged == stored.data { return old }
+        if obj == old { return old }
         revision += 1
         obj.metadata.resourceVersion = String(revision)
         let data = try encoder.encode(obj)
         try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
             .execute(arguments: [revision, data, T.info.kind, namespace, name])
         try index(obj)
-        try log(.modified, kind: T.info.kind, namespace: namespace, name: name, data: data)
+        try log(.modified, kind: T.info.kind, namespace: namespace, name: name, data: data, typed: obj)
         return obj
     }
 
@@ -106,7 +123,7 @@ final class SQLiteTransaction: CatalogTransaction {
         try checkWritable()
         let ns = T.info.isNamespaced ? namespace : ""
         guard let stored = try getStored(kind: T.info.kind, namespace: ns, name: name) else { return nil }
-        var obj = try stored.decode(T.self)
+        guard var obj = try fetch(T.self, namespace: ns, name: name) else { return nil }
         if let uid, !uid.isEmpty, uid != obj.uid {
             throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(obj.uid)")
         }
@@ -119,7 +136,7 @@ final class SQLiteTransaction: CatalogTransaction {
             try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
                 .execute(arguments: [revision, data, T.info.kind, ns, name])
             try index(obj)
-            try log(.modified, kind: T.info.kind, namespace: ns, name: name, data: data)
+            try log(.modified, kind: T.info.kind, namespace: ns, name: name, data: data, typed: obj)
             return obj
         }
         try remove(obj, namespace: ns)
@@ -140,13 +157,16 @@ final class SQLiteTransaction: CatalogTransaction {
             try db.cachedStatement(sql: "DELETE FROM claim_index WHERE namespace = ? AND name = ?").execute(arguments: [namespace, obj.name])
         default: break
         }
-        try log(.deleted, kind: T.info.kind, namespace: namespace, name: obj.name, data: data)
+        try log(.deleted, kind: T.info.kind, namespace: namespace, name: obj.name, data: data, typed: obj)
     }
 
-    private func log(_ type: Change.ChangeType, kind: String, namespace: String, name: String, data: Data) throws {
+    private func log<T: KubeObject>(_ type: Change.ChangeType, kind: String, namespace: String, name: String, data: Data, typed: T) throws {
         try db.cachedStatement(sql: "INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
-        changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data)))
+        changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data),
+                              typed: typed))
+        let key = ObjectCache.key(kind, namespace, name)
+        written[key] = type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: typed)
     }
 
     private func index<T: KubeObject>(_ object: T) throws {
@@ -186,7 +206,8 @@ final class SQLiteTransaction: CatalogTransaction {
     func volumeCandidates(storageClass: String, accessModes: AccessModeSet, volumeMode: String, minBytes: Int64,
                           limit: Int) throws -> [PersistentVolume] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT o.body FROM volume_index v JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
+            SELECT o.body FROM volume_index v INDEXED BY volume_match
+            CROSS JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
             WHERE v.class = ? AND v.phase = 'Available' AND v.access_bits = ? AND v.volume_mode = ? AND v.capacity_bytes >= ?
               AND v.claim_name IS NULL AND v.deleting = 0
             ORDER BY v.capacity_bytes, v.created, v.name LIMIT ?
@@ -196,7 +217,8 @@ final class SQLiteTransaction: CatalogTransaction {
 
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT o.body FROM volume_index v JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
+            SELECT o.body FROM volume_index v INDEXED BY volume_claim
+            CROSS JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
             WHERE v.claim_namespace = ? AND v.claim_name = ? ORDER BY v.created, v.name
             """), arguments: [claimNamespace, claimName])
         return try rows.map { try PersistentVolume.decode(data: $0[0]) }

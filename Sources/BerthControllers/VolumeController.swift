@@ -71,13 +71,13 @@ public final class VolumeController: Service, Sendable {
         case PersistentVolumeClaim.info.kind:
             work.mark(claim: Key(change.object.namespace, change.object.name))
             // the volume of a claim that changed or went away may be Released now
-            if let claim = try? change.object.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
+            if let claim = try? change.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
                 work.mark(volume: claim.volumeName)
             }
         case PersistentVolume.info.kind:
             work.mark(volume: change.object.name)
             // the claim a PV names may need its bind finished or its state repaired
-            if let pv = try? change.object.decode(PersistentVolume.self), let ref = pv.spec.claimRef {
+            if let pv = try? change.decode(PersistentVolume.self), let ref = pv.spec.claimRef {
                 work.mark(claim: Key(ref.namespace ?? "", ref.name ?? ""))
             }
         case StorageClass.info.kind:

@@ -54,7 +54,7 @@ public struct KindInfo: Sendable, Hashable {
 }
 
 /// One object kind berth stores: its JSON shape, defaults and validation.
-public protocol KubeObject: Codable, Sendable {
+public protocol KubeObject: Codable, Sendable, Equatable {
     static var info: KindInfo { get }
     var apiVersion: String? { get set }
     var kind: String? { get set }
@@ -97,6 +97,18 @@ extension KubeObject {
         do {
             return try JSON.convert(tree, to: Self.self)
         } catch let error as DecodingError {
+            throw BerthError.invalid("\(info.kind) is malformed: \(DecodingErrorText.describe(error))")
+        }
+    }
+
+    /// Decodes a request body: the typed object straight from bytes (one decode, no tree).
+    public static func decode(body data: Data) throws -> Self {
+        do {
+            return try JSONDecoder().decode(Self.self, from: data)
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty {
+                throw BerthError.badRequest("the request body is not valid JSON: \(ctx.debugDescription)")
+            }
             throw BerthError.invalid("\(info.kind) is malformed: \(DecodingErrorText.describe(error))")
         }
     }

@@ -121,11 +121,11 @@ struct APIRouter: Sendable {
             if T.info.isNamespaced, namespace == nil {
                 throw BerthError(.methodNotAllowed, "create \(T.info.plural) under /namespaces/{namespace}/\(T.info.plural)")
             }
-            let obj = try ObjectAdmission<T>.decode(try await body(request), namespace: namespace)
+            let obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
             let created = try await catalog.write { tx in try ObjectAdmission<T>.create(obj, in: tx) }
             return Self.json(try JSON.encode(created), status: .created)
         case (.put, let name?):
-            var obj = try ObjectAdmission<T>.decode(try await body(request), namespace: namespace)
+            var obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
             if obj.name != name {
                 throw BerthError.badRequest("the name of the object (\(obj.name)) does not match the name on the URL (\(name))")
             }
@@ -158,11 +158,16 @@ struct APIRouter: Sendable {
         }
     }
 
-    func body(_ request: Request) async throws -> JSONValue {
+    func bodyData(_ request: Request) async throws -> Data {
         var req = request
         let buffer = try await req.collectBody(upTo: 32 << 20)
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty else { throw BerthError.badRequest("the request has no body; send the object as JSON") }
+        return data
+    }
+
+    func body(_ request: Request) async throws -> JSONValue {
+        let data = try await bodyData(request)
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {

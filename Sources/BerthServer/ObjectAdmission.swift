@@ -6,11 +6,11 @@ import Foundation
 /// the kind so that one code path serves every kind.
 struct ObjectAdmission<T: KubeObject> {
     /// Decodes a body for `kind` at `namespace`, checking its declared kind and namespace.
-    static func decode(_ tree: JSONValue, namespace: String?) throws -> T {
-        if let kind = tree["kind"]?.stringValue, kind != T.info.kind {
+    static func decode(_ data: Data, namespace: String?) throws -> T {
+        var obj = try T.decode(body: data)
+        if let kind = obj.kind, !kind.isEmpty, kind != T.info.kind {
             throw BerthError.badRequest("the body is a \(kind), but this path serves \(T.info.kind)")
         }
-        var obj = try T.decode(tree)
         if T.info.isNamespaced {
             if let bodyNS = obj.metadata.namespace, !bodyNS.isEmpty, let namespace, bodyNS != namespace {
                 throw BerthError.badRequest("the namespace of the provided object (\(bodyNS)) does not match the namespace sent on the request (\(namespace))")

@@ -15,7 +15,9 @@ struct Result: Codable {
     var met: Bool
 }
 
-var results: [Result] = []
+var results: [Result] = [] {
+    didSet { if let r = results.last { FileHandle.standardError.write(Data((line(r) + "\n").utf8)) } }
+}
 let args = CommandLine.arguments
 let quick = args.contains("--quick")
 
@@ -69,14 +71,15 @@ func pvBody(_ i: Int) -> Data {
     Data(#"{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-\#(i)"},"spec":{"capacity":{"storage":"\#(1 + i % 7)Gi"},"accessModes":["ReadWriteOnce"],"storageClassName":"","hostPath":{"path":"/srv/bench/pv-\#(i)"}}}"#.utf8)
 }
 
-func pvcBody(_ i: Int, cls: String) -> Data {
-    Data(#"{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"claim-\#(i)"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"\#(cls)","resources":{"requests":{"storage":"1Gi"}}}}"#.utf8)
+func pvcBody(_ i: Int, cls: String, size: String = "1Gi") -> Data {
+    Data(#"{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"claim-\#(i)"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"\#(cls)","resources":{"requests":{"storage":"\#(size)"}}}}"#.utf8)
 }
 
 func staticPairs(_ n: Int, keep: Bool = false) async throws -> (total: Double, bind: Double, rss: Int64, dir: TemporaryDirectory, agent: AgentProcess) {
     let dir = TemporaryDirectory(prefix: "berth-bench")
     let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
     try await agent.start(resync: 15)
+    if let pid = agent.process?.processIdentifier { FileHandle.standardError.write(Data("agent pid \(pid)\n".utf8)) }
     let api = agent.client
     let start = ContinuousClock.now
     try await post(api, { _ in "/api/v1/persistentvolumes" }, (0..<n).map(pvBody))
@@ -96,6 +99,13 @@ func line(_ r: Result) -> String {
     return [r.name.padding(toLength: 46, withPad: " ", startingAt: 0), (v + " " + r.unit).padding(toLength: 16, withPad: " ", startingAt: 0),
             r.target.padding(toLength: 14, withPad: " ", startingAt: 0), (r.met ? "met" : "MISSED").padding(toLength: 8, withPad: " ", startingAt: 0),
             r.baseline].joined()
+}
+
+if let i = args.firstIndex(of: "--pairs"), i + 1 < args.count, let n = Int(args[i + 1]) {
+    // profiling aid: one static-pairs run, printing the agent's PID first
+    let r = try await staticPairs(n)
+    print(String(format: "pairs %d: total %.3f s, claims phase %.3f s, peak RSS %.1f MiB", n, r.total, r.bind, Double(r.rss) / 1048576))
+    exit(0)
 }
 
 do {
@@ -136,7 +146,7 @@ do {
     let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
     let t0 = ContinuousClock.now
     async let bound: Void = waitBound(api, namespace: "bench", count: n, from: revision)
-    try await post(api, { _ in "/api/v1/namespaces/bench/persistentvolumeclaims" }, (0..<n).map { pvcBody($0, cls: "berth-hostpath") })
+    try await post(api, { _ in "/api/v1/namespaces/bench/persistentvolumeclaims" }, (0..<n).map { pvcBody($0, cls: "berth-hostpath", size: "16Mi") })
     try await bound
     let rate = Double(n) / seconds(ContinuousClock.now - t0)
     await agent.stop()

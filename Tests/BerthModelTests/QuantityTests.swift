@@ -52,3 +52,15 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct TimestampTests {
+    @Test func formatsAndParsesRFC3339() throws {
+        let d = Date(timeIntervalSince1970: 1_795_000_000)
+        let text = Timestamp.format(d)
+        #expect(text == "2026-11-18T11:06:40Z")
+        #expect(Timestamp.parse(text) == d)
+        #expect(Timestamp.parse("2026-11-18T13:06:40.5+02:00") == d.addingTimeInterval(0.5))
+        #expect(Timestamp.parse("2026-11-18 08:26:40") == nil)
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+}

@@ -1,0 +1,36 @@
+import BerthModel
+import Synchronization
+
+/// Committed objects, typed, keyed by kind/namespace/name and checked against the stored revision on
+/// every use, so that a hit is never stale. Bounded: it is emptied when it grows past `limit`.
+final class ObjectCache: Sendable {
+    struct Entry: @unchecked Sendable {
+        var revision: Int64
+        var object: any KubeObject
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    let limit: Int
+
+    init(limit: Int = 4096) { self.limit = limit }
+
+    static func key(_ kind: String, _ namespace: String, _ name: String) -> String { "\(kind)/\(namespace)/\(name)" }
+
+    func get(_ key: String) -> Entry? { entries.withLock { $0[key] } }
+
+    func put(_ key: String, _ entry: Entry) {
+        entries.withLock { e in
+            if e.count >= limit { e.removeAll(keepingCapacity: true) }
+            if let old = e[key], old.revision > entry.revision { return }
+            e[key] = entry
+        }
+    }
+
+    func merge(_ written: [String: Entry], removing deleted: [String]) {
+        entries.withLock { e in
+            if e.count + written.count > limit { e.removeAll(keepingCapacity: true) }
+            for (k, v) in written { e[k] = v }
+            for k in deleted where written[k] == nil { e.removeValue(forKey: k) }
+        }
+    }
+}
