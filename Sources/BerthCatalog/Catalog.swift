@@ -37,6 +37,9 @@ public struct Change: Sendable {
         self.typed = typed
     }
 
+    /// Who wrote it (the `origin` given to `Catalog.write`), if anyone said.
+    public var origin: String?
+
     /// The object typed as `T`, from the writer's value or by decoding the stored bytes.
     public func decode<T: KubeObject>(_ type: T.Type) throws -> T {
         if let t = typed as? T { return t }
@@ -51,13 +54,21 @@ public struct Change: Sendable {
 /// without touching them.
 public protocol Catalog: Sendable {
     /// Runs `body` in one write transaction. Everything it writes commits together, durably, or not at all.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
+    /// `origin` is stamped on the resulting changes, so that a controller can tell its own writes.
+    func write<T: Sendable>(origin: String?, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
     /// Runs `body` on a consistent read-only snapshot.
     func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
     /// The revision of the newest committed write.
     var currentRevision: Int64 { get }
     /// Changes after `revision`, then every change as it commits. Throws `gone` when `revision` was compacted.
     func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error>
+}
+
+extension Catalog {
+    /// A write without an origin.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        try await write(origin: nil, body)
+    }
 }
 
 /// The operations available inside a catalog transaction.

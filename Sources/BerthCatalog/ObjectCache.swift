@@ -12,7 +12,13 @@ final class ObjectCache: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     let limit: Int
 
-    init(limit: Int = 4096) { self.limit = limit }
+    init(limit: Int = 8192) { self.limit = limit }
+
+    /// Drops about half of the entries (in the dictionary's arbitrary order) to make room.
+    private static func shrink(_ e: inout [String: Entry], keep: Int) {
+        guard e.count > keep else { return }
+        for key in Array(e.keys.prefix(e.count - keep)) { e.removeValue(forKey: key) }
+    }
 
     static func key(_ kind: String, _ namespace: String, _ name: String) -> String { "\(kind)/\(namespace)/\(name)" }
 
@@ -20,7 +26,7 @@ final class ObjectCache: Sendable {
 
     func put(_ key: String, _ entry: Entry) {
         entries.withLock { e in
-            if e.count >= limit { e.removeAll(keepingCapacity: true) }
+            if e.count >= limit { Self.shrink(&e, keep: limit / 2) }
             if let old = e[key], old.revision > entry.revision { return }
             e[key] = entry
         }
@@ -28,7 +34,7 @@ final class ObjectCache: Sendable {
 
     func merge(_ written: [String: Entry], removing deleted: [String]) {
         entries.withLock { e in
-            if e.count + written.count > limit { e.removeAll(keepingCapacity: true) }
+            if e.count + written.count > limit { Self.shrink(&e, keep: max(0, limit / 2 - written.count)) }
             for (k, v) in written { e[k] = v }
             for k in deleted where written[k] == nil { e.removeValue(forKey: k) }
         }

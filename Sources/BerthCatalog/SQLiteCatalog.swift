@@ -94,8 +94,8 @@ public final class SQLiteCatalog: Catalog, Sendable {
 
     public var currentRevision: Int64 { writer.revision }
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
-        let result = try await writer.submit { tx in try body(tx) as any Sendable }
+    public func write<T: Sendable>(origin: String?, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        let result = try await writer.submit(origin: origin) { tx in try body(tx) as any Sendable }
         guard let typed = result as? T else { throw BerthError.internalError("catalog write returned an unexpected type") }
         return typed
     }
@@ -157,6 +157,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
 final class GroupCommitWriter: Sendable {
     typealias Body = @Sendable (SQLiteTransaction) throws -> any Sendable
     struct Job: Sendable {
+        let origin: String?
         let body: Body
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
@@ -183,10 +184,10 @@ final class GroupCommitWriter: Sendable {
 
     var revision: Int64 { state.withLock { $0.revision } }
 
-    func submit(_ body: @escaping Body) async throws -> any Sendable {
+    func submit(origin: String?, _ body: @escaping Body) async throws -> any Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { s -> Bool in
-                s.jobs.append(Job(body: body, continuation: continuation))
+                s.jobs.append(Job(origin: origin, body: body, continuation: continuation))
                 if s.draining { return false }
                 s.draining = true
                 return true
@@ -224,7 +225,11 @@ final class GroupCommitWriter: Sendable {
                                     return .commit
                                 }
                                 revision = tx.revision
-                                changes += tx.changes
+                                changes += tx.changes.map { c in
+                                    var c = c
+                                    c.origin = job.origin
+                                    return c
+                                }
                                 written.merge(tx.written) { _, new in new }
                             } catch {
                                 outcome = .failure(Self.translate(error))

@@ -31,7 +31,7 @@ public struct APIResponse: Sendable {
     public var body: Data
 
     public var json: JSONValue {
-        get throws { try JSONDecoder().decode(JSONValue.self, from: body) }
+        get throws { try JSON.parse(body) }
     }
 }
 
@@ -139,7 +139,7 @@ public struct APIClient: Sendable {
                     let line = pending.readSlice(length: length)!
                     pending.moveReaderIndex(forwardBy: 1)
                     if line.readableBytes == 0 { continue }
-                    let event = try JSONDecoder().decode(JSONValue.self, from: Data(line.readableBytesView))
+                    let event = try JSON.parse(Data(line.readableBytesView))
                     if try await !onEvent(event) { return false }
                 }
                 pending.discardReadBytes()

@@ -66,7 +66,12 @@ public final class VolumeController: Service, Sendable {
         }
     }
 
+    static let origin = "volume-controller"
+
     func note(_ change: Change) {
+        // what a pass wrote itself creates no new work: the pass already acted on it (binds are final,
+        // intents and deletions come back as actions, Available volumes re-queue pending claims)
+        if change.origin == Self.origin { return }
         switch change.object.kind {
         case PersistentVolumeClaim.info.kind:
             work.mark(claim: Key(change.object.namespace, change.object.name))
@@ -100,16 +105,21 @@ public final class VolumeController: Service, Sendable {
             } else if batch.allClaims {
                 claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
             }
+            var someBecameAvailable = false
             for names in Array(volumeNames.sorted()).chunked(chunk) {
-                let result = try await catalog.write { tx in try names.map { try self.syncVolume(tx, name: $0) } }
+                let result = try await catalog.write(origin: Self.origin) { tx in try names.map { try self.syncVolume(tx, name: $0) } }
                 for r in result {
                     actions += r.actions
                     claimKeys.formUnion(r.claims)
-                    if r.becameAvailable { claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } }) }
+                    someBecameAvailable = someBecameAvailable || r.becameAvailable
                 }
             }
+            if someBecameAvailable {
+                // a volume that became Available may be what a pending claim waits for
+                claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
+            }
             for keys in Array(claimKeys.sorted()).chunked(chunk) {
-                let result = try await catalog.write { tx in try keys.map { try self.syncClaim(tx, key: $0) } }
+                let result = try await catalog.write(origin: Self.origin) { tx in try keys.map { try self.syncClaim(tx, key: $0) } }
                 for r in result {
                     actions += r.actions
                     if r.requeue { work.mark(claims: r.claims) }

@@ -10,9 +10,9 @@ public enum Manifest {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") {
             do {
-                raw = [try JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8))]
-            } catch {
-                throw BerthError.badRequest("\(source): not valid JSON: \(jsonErrorText(error)); fix the file and try again")
+                raw = [try JSON.parse(Data(trimmed.utf8))]
+            } catch let e as BerthError {
+                throw BerthError.badRequest("\(source): \(e.message); fix the file and try again")
             }
         } else {
             do {
@@ -45,13 +45,6 @@ public enum Manifest {
             }
         }
         return out
-    }
-
-    static func jsonErrorText(_ error: any Error) -> String {
-        if let e = error as? DecodingError, case .dataCorrupted(let ctx) = e {
-            return (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? ctx.debugDescription
-        }
-        return "\(error)"
     }
 
     static func yamlErrorText(_ e: YamlError) -> String {

@@ -84,6 +84,10 @@ struct APIRouter: Sendable {
     func handle(_ request: Request) async -> Response {
         var target: Target?
         do {
+            if request.uri.path == "/apis/berth.io/v1/apply" {
+                guard request.method == .post else { throw BerthError(.methodNotAllowed, "use POST for /apis/berth.io/v1/apply") }
+                return Self.json(try await BatchApply.run(body: try await bodyData(request), catalog: catalog))
+            }
             let t = try Self.parse(path: request.uri.path)
             target = t
             return try await dispatch(request, t, type: ObjectTypes.type(for: t.info))
@@ -169,7 +173,7 @@ struct APIRouter: Sendable {
     func body(_ request: Request) async throws -> JSONValue {
         let data = try await bodyData(request)
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSON.parse(data)
         } catch {
             throw BerthError.badRequest("the request body is not valid JSON: \(error)")
         }
@@ -212,7 +216,7 @@ struct ListFilter: Sendable {
 
     func matches(_ data: Data) throws -> Bool {
         if labels == nil, fields == nil { return true }
-        let tree = try JSONDecoder().decode(JSONValue.self, from: data)
+        let tree = try JSON.parse(data)
         return matches(tree)
     }
 

@@ -68,7 +68,7 @@ struct ObjectAdmission<T: KubeObject> {
         guard let stored = try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace : "", name: name) else {
             throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
         }
-        let current = try JSONDecoder().decode(JSONValue.self, from: stored.data)
+        let current = try JSON.parse(stored.data)
         var merged = current.merged(with: patch)
         // without a resourceVersion in the patch, a patch applies to whatever is current
         if patch["metadata"]?["resourceVersion"] == nil, case .object(var o) = merged {

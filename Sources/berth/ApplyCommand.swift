@@ -29,8 +29,22 @@ func readManifests(_ path: String, namespace: String) throws -> [ManifestObject]
     return out
 }
 
+/// Sends every object in one atomic request; prints `kind/name created|configured|unchanged`.
+func applyBatch(_ objects: [ManifestObject], mode: String, namespace: String, api: APIClient) async throws {
+    let body: JSONValue = .object(["mode": .string(mode), "namespace": .string(namespace), "items": .array(objects.map(\.body))])
+    let answer = try await api.call(.POST, "/apis/berth.io/v1/apply", body: body)
+    guard case .array(let results)? = answer["items"] else { return }
+    for r in results {
+        let info = KindInfo.forKind(r["kind"]?.stringValue ?? "")
+        let kind = info.map { "\($0.singular)\($0.group.isEmpty ? "" : "." + $0.group)" } ?? "object"
+        print("\(kind)/\(r["name"]?.stringValue ?? "") \(r["result"]?.stringValue ?? "")")
+    }
+}
+
 struct ApplyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apply", abstract: "Create or update objects from manifests.")
+    static let configuration = CommandConfiguration(
+        commandName: "apply", abstract: "Create or update objects from manifests, all or nothing.",
+        discussion: "Every object is validated first and then written in one transaction: a file with one bad object changes nothing.")
 
     @OptionGroup var client: ClientOptions
     @Option(name: .shortAndLong, help: "Manifest file, directory, or - for standard input.")
@@ -41,34 +55,13 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         try await Berth.guarded {
             let objects = try readManifests(filename, namespace: namespace)
-            let api = try client.client()
-            for object in objects {
-                print(try await apply(object, api: api))
-            }
+            try await applyBatch(objects, mode: "apply", namespace: namespace, api: try client.client())
         }
-    }
-
-    /// Creates the object, or merges the manifest into the existing one.
-    func apply(_ object: ManifestObject, api: APIClient) async throws -> String {
-        guard let existing = try await api.get(object.info, namespace: object.namespace, name: object.name) else {
-            _ = try await api.call(.POST, APIClient.collectionPath(object.info, namespace: object.namespace), body: object.body)
-            return "\(object.display) created"
-        }
-        var patch = object.body
-        if case .object(var o) = patch {
-            o.removeValue(forKey: "status")
-            patch = .object(o)
-        }
-        let updated = try await api.call(.PATCH, APIClient.objectPath(object.info, namespace: object.namespace, name: object.name),
-                                         body: patch, contentType: "application/merge-patch+json")
-        let before = existing["metadata"]?["resourceVersion"]?.stringValue
-        let after = updated["metadata"]?["resourceVersion"]?.stringValue
-        return "\(object.display) \(before == after ? "unchanged" : "configured")"
     }
 }
 
 struct CreateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create objects from manifests; fails when one exists.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create objects from manifests; fails, changing nothing, when one exists.")
 
     @OptionGroup var client: ClientOptions
     @Option(name: .shortAndLong, help: "Manifest file, directory, or - for standard input.")
@@ -79,14 +72,10 @@ struct CreateCommand: AsyncParsableCommand {
     func run() async throws {
         try await Berth.guarded {
             let objects = try readManifests(filename, namespace: namespace)
-            let api = try client.client()
-            for object in objects {
-                do {
-                    _ = try await api.call(.POST, APIClient.collectionPath(object.info, namespace: object.namespace), body: object.body)
-                } catch let e as BerthError where e.code == .alreadyExists {
-                    throw BerthError(.alreadyExists, "\(e.message); use 'berth apply -f' to update it")
-                }
-                print("\(object.display) created")
+            do {
+                try await applyBatch(objects, mode: "create", namespace: namespace, api: try client.client())
+            } catch let e as BerthError where e.code == .alreadyExists {
+                throw BerthError(.alreadyExists, "\(e.message); use 'berth apply -f' to update it")
             }
         }
     }

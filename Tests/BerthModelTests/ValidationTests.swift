@@ -153,3 +153,17 @@ import Testing
         #expect(groups.map(\.count) == groups.map(\.count).sorted())
     }
 }
+
+@Suite struct JSONParseTests {
+    @Test func keepsBooleansIntegersAndDoublesApart() throws {
+        let v = try JSON.parse(Data(#"{"a":true,"b":1,"c":1.5,"d":"x","e":null,"f":[false,0],"g":9007199254740993}"#.utf8))
+        #expect(v["a"] == .bool(true))
+        #expect(v["b"] == .int(1))
+        #expect(v["c"] == .double(1.5))
+        #expect(v["d"] == .string("x"))
+        #expect(v["e"] == .null)
+        #expect(v["f"] == .array([.bool(false), .int(0)]))
+        #expect(v["g"] == .int(9_007_199_254_740_993))
+        #expect(throws: BerthError.self) { try JSON.parse(Data("{".utf8)) }
+    }
+}
