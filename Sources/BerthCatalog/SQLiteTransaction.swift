@@ -206,22 +206,35 @@ final class SQLiteTransaction: CatalogTransaction {
     func volumeCandidates(storageClass: String, accessModes: AccessModeSet, volumeMode: String, minBytes: Int64,
                           limit: Int) throws -> [PersistentVolume] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT o.body FROM volume_index v INDEXED BY volume_match
+            SELECT o.body, o.revision, o.name FROM volume_index v INDEXED BY volume_match
             CROSS JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
             WHERE v.class = ? AND v.phase = 'Available' AND v.access_bits = ? AND v.volume_mode = ? AND v.capacity_bytes >= ?
               AND v.claim_name IS NULL AND v.deleting = 0
             ORDER BY v.capacity_bytes, v.created, v.name LIMIT ?
             """), arguments: [storageClass, accessModes.bits, volumeMode, minBytes, limit])
-        return try rows.map { try PersistentVolume.decode(data: $0[0]) }
+        return try rows.map { try typedVolume($0) }
     }
 
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT o.body FROM volume_index v INDEXED BY volume_claim
+            SELECT o.body, o.revision, o.name FROM volume_index v INDEXED BY volume_claim
             CROSS JOIN objects o ON o.kind = 'PersistentVolume' AND o.namespace = '' AND o.name = v.name
             WHERE v.claim_namespace = ? AND v.claim_name = ? ORDER BY v.created, v.name
             """), arguments: [claimNamespace, claimName])
-        return try rows.map { try PersistentVolume.decode(data: $0[0]) }
+        return try rows.map { try typedVolume($0) }
+    }
+
+    /// A PV from a (body, revision, name) row, through the cache; decoded ones are kept for this
+    /// transaction so that the update that usually follows does not decode it again.
+    private func typedVolume(_ row: Row) throws -> PersistentVolume {
+        let revision: Int64 = row[1]
+        let key = ObjectCache.key(PersistentVolume.info.kind, "", row[2])
+        if let e = written[key], e.revision == revision, let pv = e.object as? PersistentVolume { return pv }
+        if let e = cache.get(key), e.revision == revision, let pv = e.object as? PersistentVolume { return pv }
+        let pv = try PersistentVolume.decode(data: row[0])
+        let entry = ObjectCache.Entry(revision: revision, object: pv)
+        if readOnly { cache.put(key, entry) } else { written[key] = entry }
+        return pv
     }
 
     func volumeNames(phase: String?, state: String?) throws -> [String] {

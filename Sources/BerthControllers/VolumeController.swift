@@ -18,7 +18,9 @@ public final class VolumeController: Service, Sendable {
     let resyncInterval: Duration
     let work = WorkQueue()
     /// How many objects one write transaction handles.
-    let chunk = 256
+    let chunk = 512
+    /// How long a pass waits after the first change before it starts.
+    let debounce: Duration = .milliseconds(3)
 
     public init(catalog: any Catalog, topology: Topology, provisioners: [any VolumeProvisioner],
                 resyncInterval: Duration = .seconds(15), logger: Logger) {
@@ -58,6 +60,8 @@ public final class VolumeController: Service, Sendable {
             group.addTask {
                 for await _ in self.work.signals {
                     try Task.checkCancellation()
+                    // let a burst of changes gather, so that one pass (one commit) serves many
+                    try await Task.sleep(for: self.debounce)
                     await self.pass()
                 }
             }

@@ -24,3 +24,4 @@ public final class StateLock: Sendable {
 public func setMode(_ path: String, _ mode: mode_t) throws(SystemError) {
     try sys("chmod", path) { chmod(path, mode) }
 }
+

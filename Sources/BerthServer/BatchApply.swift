@@ -12,10 +12,30 @@ import Foundation
 /// Body: `{"mode":"apply"|"create","namespace":"default","items":[{…},…]}`.
 /// Answer: `{"kind":"ApplyResult","items":[{"kind","namespace","name","result":"created|configured|unchanged"}]}`.
 struct BatchApply {
-    struct Request {
+    /// The request, decoded straight into typed objects (no intermediate tree).
+    struct Request: Decodable {
         var mode: String?
         var namespace: String?
-        var items: [JSONValue]
+        var items: [Item]
+    }
+
+    /// One object of any served kind, decoded by its `kind`.
+    struct Item: Decodable, @unchecked Sendable {
+        var info: KindInfo
+        var object: any KubeObject
+
+        enum Keys: String, CodingKey { case kind, apiVersion }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            let kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? ""
+            let apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? ""
+            var tree: JSONValue = .object(["kind": .string(kind), "apiVersion": .string(apiVersion)])
+            if kind.isEmpty { tree = .object(["apiVersion": .string(apiVersion)]) }
+            let position = decoder.codingPath.last?.intValue.map { "item \($0 + 1)" } ?? "an item"
+            info = try Manifest.kindInfo(of: tree, source: position)
+            object = try ObjectTypes.type(for: info).init(from: decoder)
+        }
     }
 
     struct Outcome: Codable, Sendable {
@@ -31,16 +51,18 @@ struct BatchApply {
         var info: KindInfo
         var namespace: String
         var name: String
-        var tree: JSONValue
         var write: @Sendable (any CatalogTransaction, Bool) throws -> String
     }
 
     static func run(body: Data, catalog: any Catalog) async throws -> Data {
-        let tree = try JSON.parse(body)
-        guard case .array(let items)? = tree["items"] else {
-            throw BerthError.badRequest("the apply request is not {\"mode\":…,\"items\":[…]}")
+        let request: Request
+        do {
+            request = try JSONDecoder().decode(Request.self, from: body)
+        } catch let e as BerthError {
+            throw BerthError(e.code, "\(e.message); nothing was applied")
+        } catch let e as DecodingError {
+            throw BerthError.invalid("the apply request is malformed: \(DecodingErrorText.describe(e)); nothing was applied")
         }
-        let request = Request(mode: tree["mode"]?.stringValue, namespace: tree["namespace"]?.stringValue, items: items)
         let mode = request.mode ?? "apply"
         guard mode == "apply" || mode == "create" else {
             throw BerthError.badRequest("apply mode '\(mode)' is not 'apply' or 'create'")
@@ -48,10 +70,10 @@ struct BatchApply {
         let defaultNamespace = request.namespace ?? "default"
         var prepared: [Prepared] = []
         var seen = Set<String>()
-        for (i, tree) in request.items.enumerated() {
+        for (i, entry) in request.items.enumerated() {
             let source = "item \(i + 1)"
-            let info = try Manifest.kindInfo(of: tree, source: source)
-            let item = try prepare(tree, index: i, info: info, type: ObjectTypes.type(for: info), defaultNamespace: defaultNamespace)
+            let info = entry.info
+            let item = try prepare(entry.object, index: i, info: info, defaultNamespace: defaultNamespace)
             let key = "\(info.kind)/\(item.namespace)/\(item.name)"
             guard seen.insert(key).inserted else {
                 throw BerthError.invalid("\(source): \(info.kind) \"\(item.name)\" appears twice in this request")
@@ -76,13 +98,8 @@ struct BatchApply {
             .dropLast() + Data(#","items":"#.utf8) + JSON.encode(outcomes) + Data("}".utf8)
     }
 
-    static func prepare<T: KubeObject>(_ tree: JSONValue, index: Int, info: KindInfo, type: T.Type, defaultNamespace: String) throws -> Prepared {
-        var obj: T
-        do {
-            obj = try T.decode(tree)
-        } catch let e as BerthError {
-            throw BerthError(e.code, "item \(index + 1): \(e.message); nothing was applied", causes: e.causes)
-        }
+    static func prepare<T: KubeObject>(_ decoded: T, index: Int, info: KindInfo, defaultNamespace: String) throws -> Prepared {
+        var obj = decoded
         if T.info.isNamespaced, (obj.metadata.namespace ?? "").isEmpty { obj.metadata.namespace = defaultNamespace }
         obj.setTypeMeta()
         // validate now, outside the transaction, so the writer only writes
@@ -96,20 +113,19 @@ struct BatchApply {
         let object = obj
         let namespace = T.info.isNamespaced ? object.namespace : ""
         let name = object.name
-        var patch = tree
-        if case .object(var o) = patch {
-            o.removeValue(forKey: "status")
-            o["metadata"] = (o["metadata"] ?? .object([:])).merged(with: .object(["namespace": T.info.isNamespaced ? .string(namespace) : .null]))
-            patch = .object(o)
-        }
-        let mergePatch = patch
-        return Prepared(index: index, info: info, namespace: namespace, name: name, tree: tree) { tx, createOnly in
+        return Prepared(index: index, info: info, namespace: namespace, name: name) { tx, createOnly in
             guard let existing = try tx.get(T.self, namespace: namespace, name: name) else {
                 try ObjectAdmission<T>.create(object, in: tx)
                 return "created"
             }
             if createOnly { throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists") }
-            let updated = try ObjectAdmission<T>.patch(namespace: namespace, name: name, patch: mergePatch, statusOnly: false, in: tx)
+            // merge what the manifest sets (the typed object encodes only the fields it had)
+            var patch = try JSON.tree(object)
+            if case .object(var o) = patch {
+                o.removeValue(forKey: "status")
+                patch = .object(o)
+            }
+            let updated = try ObjectAdmission<T>.patch(namespace: namespace, name: name, patch: patch, statusOnly: false, in: tx)
             return updated.revision == existing.revision ? "unchanged" : "configured"
         }
     }

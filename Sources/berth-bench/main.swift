@@ -25,6 +25,15 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
+/// CPU seconds (user + system) a process has used so far.
+func cpuSeconds(pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 func peakRSS(pid: Int32) -> Int64 {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
@@ -110,6 +119,8 @@ func staticPairs(_ n: Int, keep: Bool = false, batch: Bool = true) async throws 
     try await bound
     let end = ContinuousClock.now
     let rss = peakRSS(pid: agent.process!.processIdentifier)
+    FileHandle.standardError.write(Data(String(format: "agent CPU %.2f s, bench CPU %.2f s\n",
+        cpuSeconds(pid: agent.process!.processIdentifier), cpuSeconds(pid: getpid())).utf8))
     if !keep { await agent.stop() }
     return (seconds(end - start), seconds(end - claimsStart), rss, dir, agent)
 }
