@@ -48,7 +48,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "berth", dependencies: [
-            "BerthModel", "BerthClient", "BerthServer",
+            "BerthModel", "BerthClient", "BerthServer", "BerthLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

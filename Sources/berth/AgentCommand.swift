@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthLinux
 import BerthModel
 import BerthServer
 import Foundation
@@ -31,6 +32,7 @@ struct AgentCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        reexecWithMallocArenaLimit()
         try await Berth.guarded {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw BerthError.invalid("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
