@@ -101,6 +101,27 @@ import Testing
         await agent.stop()
     }
 
+    @Test func batchApplyIsAllOrNothingOnTheServer() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        #expect(try runCLI(["create", "-f", "-"], socket: agent.socket, stdin: pvc("exists", "1Gi")).status == 0)
+        // the first item is fine, the second collides only when written: nothing may be applied
+        let body = try jsonValue(#"{"mode":"create","items":[{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"fresh"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"","resources":{"requests":{"storage":"1Gi"}}}},{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"exists"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"","resources":{"requests":{"storage":"1Gi"}}}}]}"#)
+        await #expect {
+            _ = try await agent.client.call(.POST, "/apis/berth.io/v1/apply", body: body)
+        } throws: { e in
+            let error = e as? BerthError
+            return error?.code == .alreadyExists && error!.message.contains("item 2") && error!.message.contains("nothing was applied")
+        }
+        #expect(try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: "fresh") == nil)
+        let cli = try runCLI(["create", "-f", "-"], socket: agent.socket, stdin: pvc("fresh", "1Gi") + pvc("exists", "1Gi"))
+        #expect(cli.status != 0 && cli.stderr.contains("already exists") && cli.stderr.contains("berth apply"))
+        #expect(try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: "fresh") == nil)
+        let names = try await agent.client.list(.persistentVolumeClaim, namespace: "default").items.compactMap { $0["metadata"]?["name"]?.stringValue }
+        #expect(names == ["exists"])
+        await agent.stop()
+    }
+
     @Test func getWatchStreamsChanges() async throws {
         let agent = AgentProcess(stateDir: dir.sub("state"))
         try await agent.start()
