@@ -65,35 +65,12 @@ final class Harness: @unchecked Sendable {
 }
 
 func pvYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String = "\"\"", labels: String = "{}",
-            extra: String = "", path: String = "/srv/static") -> String {
-    """
-    apiVersion: v1
-    kind: PersistentVolume
-    metadata: {name: \(name), labels: \(labels)}
-    spec:
-      capacity: {storage: \(size)}
-      accessModes: \(modes)
-      storageClassName: \(cls)
-      hostPath: {path: \(path)/\(name)}
-    \(extra)
-    ---
-
-    """
+            extra: String = "") -> String {
+    ManifestText.pv(name, size, modes: modes, cls: cls, labels: labels, extra: extra)
 }
 
 func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String? = "\"\"", extra: String = "") -> String {
-    """
-    apiVersion: v1
-    kind: PersistentVolumeClaim
-    metadata: {name: \(name)}
-    spec:
-      accessModes: \(modes)
-      resources: {requests: {storage: \(size)}}
-    \(cls.map { "  storageClassName: \($0)" } ?? "")
-    \(extra)
-    ---
-
-    """
+    ManifestText.pvc(name, size, modes: modes, cls: cls, extra: extra)
 }
 
 @Suite struct StaticBindingTests {

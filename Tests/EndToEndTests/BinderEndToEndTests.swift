@@ -10,34 +10,12 @@ import Testing
 
     func pv(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String = "\"\"",
             labels: String = "{}", claimRef: String? = nil) -> String {
-        """
-        apiVersion: v1
-        kind: PersistentVolume
-        metadata: {name: \(name), labels: \(labels)}
-        spec:
-          capacity: {storage: \(size)}
-          accessModes: \(modes)
-          storageClassName: \(cls)
-          hostPath: {path: \(dir.sub("static/" + name))}
-        \(claimRef.map { "  claimRef: \($0)" } ?? "")
-        ---
-
-        """
+        ManifestText.pv(name, size, modes: modes, cls: cls, labels: labels, directory: dir.sub("static"),
+                        extra: claimRef.map { "  claimRef: \($0)" } ?? "")
     }
 
     func pvc(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", cls: String? = "\"\"", extra: String = "") -> String {
-        """
-        apiVersion: v1
-        kind: PersistentVolumeClaim
-        metadata: {name: \(name)}
-        spec:
-          accessModes: \(modes)
-          resources: {requests: {storage: \(size)}}
-        \(cls.map { "  storageClassName: \($0)" } ?? "")
-        \(extra)
-        ---
-
-        """
+        ManifestText.pvc(name, size, modes: modes, cls: cls, extra: extra)
     }
 
     @Test func bindingRulesHoldThroughTheAgent() async throws {
