@@ -78,7 +78,11 @@ public final class VolumeController: Service, Sendable {
         if change.origin == Self.origin { return }
         switch change.object.kind {
         case PersistentVolumeClaim.info.kind:
-            work.mark(claim: Key(change.object.namespace, change.object.name))
+            let key = Key(change.object.namespace, change.object.name)
+            // a change older than what a pass already synced (a burst of creations whose claims a
+            // pass has meanwhile bound, say) holds nothing new
+            if change.type != .deleted, work.isSynced(claim: key, revision: change.revision) { return }
+            work.mark(claim: key)
             // the volume of a claim that changed or went away may be Released now
             if let claim = try? change.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
                 work.mark(volume: claim.volumeName)
@@ -123,7 +127,14 @@ public final class VolumeController: Service, Sendable {
                 claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
             }
             for keys in Array(claimKeys.sorted()).chunked(chunk) {
-                let result = try await catalog.write(origin: Self.origin) { tx in try keys.map { try self.syncClaim(tx, key: $0) } }
+                let (result, synced) = try await catalog.write(origin: Self.origin) { tx in
+                    let results = try keys.map { try self.syncClaim(tx, key: $0) }
+                    let revisions = try keys.map { key in
+                        try tx.getStored(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name)?.revision ?? 0
+                    }
+                    return (results, revisions)
+                }
+                work.noteSynced(claims: keys, revisions: synced)
                 for r in result {
                     actions += r.actions
                     if r.requeue { work.mark(claims: r.claims) }
@@ -165,6 +176,19 @@ struct SyncResult: Sendable {
 
 /// The set of objects waiting for a pass, and a signal that wakes the pass loop.
 final class WorkQueue: Sendable {
+    /// The revision at which each claim was last synced (cleared at every full resync).
+    private let synced = Mutex<[Key: Int64]>([:])
+
+    func noteSynced(claims: [Key], revisions: [Int64]) {
+        synced.withLock { s in
+            for (k, r) in zip(claims, revisions) where r > 0 { s[k] = r }
+        }
+    }
+
+    func isSynced(claim: Key, revision: Int64) -> Bool {
+        synced.withLock { ($0[claim] ?? 0) >= revision }
+    }
+
     struct Batch: Sendable {
         var all = false
         var allClaims = false
@@ -188,7 +212,10 @@ final class WorkQueue: Sendable {
     func mark(claim: Key) { update { $0.claims.insert(claim) } }
     func mark(claims: [Key]) { update { $0.claims.formUnion(claims) } }
     func mark(volume: String) { update { $0.volumes.insert(volume) } }
-    func markAll() { update { $0.all = true } }
+    func markAll() {
+        synced.withLock { $0.removeAll() }
+        update { $0.all = true }
+    }
     func markAllClaims() { update { $0.allClaims = true } }
 
     func take() -> Batch {
