@@ -99,6 +99,10 @@ public protocol CatalogTransaction: AnyObject {
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume]
     /// PV names in a phase, or with a berth state annotation (provisioning, deleting).
     func volumeNames(phase: String?, state: String?) throws -> [String]
+    /// Runs `body` in a savepoint: when it throws, only its own writes are undone.
+    func withSavepoint<T>(_ body: () throws -> T) throws -> T
+    /// Bound claims whose spec.volumeName is `volume`, as (namespace, name).
+    func claimKeys(boundToVolume volume: String) throws -> [(String, String)]
     /// Claims without the bind-completed annotation, as (namespace, name).
     func unboundClaimKeys() throws -> [(String, String)]
     /// Bytes of PVs accounted to a node's pool.

@@ -4,15 +4,21 @@ import Synchronization
 /// Fans committed changes out to watchers, in commit order.
 final class ChangeFeed: Sendable {
     private let subscribers = Mutex<[UUID: AsyncStream<[Change]>.Continuation]>([:])
+    private let closed = Mutex(false)
 
-    func subscribe() -> (UUID, AsyncStream<[Change]>) {
+    /// A new subscription, or nil once the feed is closed (the agent is shutting down).
+    func subscribe() -> (UUID, AsyncStream<[Change]>)? {
         let id = UUID()
         let (stream, continuation) = AsyncStream<[Change]>.makeStream(bufferingPolicy: .unbounded)
         continuation.onTermination = { [weak self] _ in
             self?.subscribers.withLock { _ = $0.removeValue(forKey: id) }
         }
-        subscribers.withLock { $0[id] = continuation }
-        return (id, stream)
+        let accepted = closed.withLock { isClosed -> Bool in
+            guard !isClosed else { return false }
+            subscribers.withLock { $0[id] = continuation }
+            return true
+        }
+        return accepted ? (id, stream) : nil
     }
 
     func publish(_ changes: [Change]) {
@@ -22,6 +28,7 @@ final class ChangeFeed: Sendable {
     }
 
     func finishAll() {
+        closed.withLock { $0 = true }
         let targets = subscribers.withLock { s in
             defer { s.removeAll() }
             return Array(s.values)

@@ -109,7 +109,9 @@ public final class SQLiteCatalog: Catalog, Sendable {
     }
 
     public func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error> {
-        let (_, live) = feed.subscribe()
+        guard let (_, live) = feed.subscribe() else {
+            throw BerthError(.unavailable, "the berth agent is shutting down; watch again once it is back")
+        }
         let (compacted, backlog) = try await pool.read { db -> (Int64, [Change]) in
             let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted'") ?? 0
             guard revision >= compacted else { return (compacted, []) }

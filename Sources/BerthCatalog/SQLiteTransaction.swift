@@ -247,6 +247,29 @@ final class SQLiteTransaction: CatalogTransaction {
         return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index ORDER BY name"))
     }
 
+    func withSavepoint<T>(_ body: () throws -> T) throws -> T {
+        let (savedRevision, savedChanges, savedWritten) = (revision, changes.count, written)
+        var result: T?
+        do {
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+        } catch {
+            revision = savedRevision
+            changes.removeSubrange(savedChanges...)
+            written = savedWritten
+            throw GroupCommitWriter.translate(error)
+        }
+        guard let result else { throw BerthError.internalError("savepoint body produced no result") }
+        return result
+    }
+
+    func claimKeys(boundToVolume volume: String) throws -> [(String, String)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM claim_index WHERE volume_name = ? AND phase = 'Bound'"),
+                         arguments: [volume]).map { ($0[0], $0[1]) }
+    }
+
     func unboundClaimKeys() throws -> [(String, String)] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM claim_index WHERE bind_completed = 0 ORDER BY namespace, name"))
             .map { ($0[0], $0[1]) }

@@ -77,7 +77,8 @@ extension VolumeController {
         try await catalog.write { tx in
             guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid,
                   current.metadata.annotation(Keys.provisioning) != nil,
-                  let c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid
+                  let c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid,
+                  c.volumeName.isEmpty || c.volumeName == name
             else { return }
             current.metadata.setAnnotation(Keys.provisioning, nil)
             try self.bind(tx, volume: current, claim: c)

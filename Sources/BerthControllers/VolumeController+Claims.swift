@@ -49,7 +49,11 @@ extension VolumeController {
                     try bind(tx, volume: pv, claim: claim)
                 }
             } else if Binding.isVolumeBound(pv, to: claim) {
-                try bind(tx, volume: pv, claim: claim)
+                if Binding.isInTransition(pv) {
+                    try setPending(tx, claim)
+                } else {
+                    try bind(tx, volume: pv, claim: claim)
+                }
             } else {
                 try event(tx, ref, "Warning", "FailedBinding", "volume \"\(pv.name)\" already bound to a different claim.")
                 try setPending(tx, claim)

@@ -4,7 +4,9 @@ import BerthStorage
 
 extension VolumeController {
     /// `syncVolume`: one PV, inside a write transaction.
-    func syncVolume(_ tx: any CatalogTransaction, name: String) throws -> SyncResult {
+    /// `retryFailed`: whether a Failed volume's reclaim is tried again (only at a full resync, so that a
+    /// deletion that keeps failing does not spin).
+    func syncVolume(_ tx: any CatalogTransaction, name: String, retryFailed: Bool = true) throws -> SyncResult {
         guard var pv = try tx.get(PersistentVolume.self, name: name) else { return SyncResult() }
         let ref = pv.reference
         if pv.metadata.annotation(Keys.provisioning) != nil { return SyncResult(actions: [.provision(name)]) }
@@ -20,6 +22,7 @@ extension VolumeController {
         if pv.metadata.isDeleting {
             // the PV object is being deleted: wait while a claim uses it, then reclaim the backing store
             if let claim, claim.volumeName == pv.name { return SyncResult() }
+            if pv.phase == "Failed", !retryFailed { return SyncResult() }
             if pv.metadata.hasFinalizer(Keys.reclaimFinalizer), pv.reclaimPolicy == "Delete" {
                 return try startDelete(tx, &pv)
             }
@@ -29,6 +32,14 @@ extension VolumeController {
         }
 
         guard let cref = pv.spec.claimRef else {
+            // a claim still bound to it (someone replaced the PV without its claimRef): repair the bind,
+            // as syncBoundClaim does, rather than offering the volume to another claim
+            for (ns, claimName) in try tx.claimKeys(boundToVolume: pv.name) {
+                if let claim = try tx.get(PersistentVolumeClaim.self, namespace: ns, name: claimName), claim.isBindCompleted {
+                    try bind(tx, volume: pv, claim: claim)
+                    return SyncResult()
+                }
+            }
             return try makeAvailable(tx, &pv)
         }
         if (cref.uid ?? "").isEmpty {
@@ -40,6 +51,7 @@ extension VolumeController {
                 pv.setPhase("Released")
                 pv = try tx.update(pv)
             }
+            if pv.phase == "Failed", !retryFailed { return SyncResult() }
             return try reclaim(tx, &pv)
         }
         if claim.volumeName.isEmpty {

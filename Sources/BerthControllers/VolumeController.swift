@@ -115,7 +115,12 @@ public final class VolumeController: Service, Sendable {
             }
             var someBecameAvailable = false
             for names in Array(volumeNames.sorted()).chunked(chunk) {
-                let result = try await catalog.write(origin: Self.origin) { tx in try names.map { try self.syncVolume(tx, name: $0) } }
+                let retryFailed = batch.all
+                let result = try await catalog.write(origin: Self.origin) { tx in
+                    names.map { name in
+                        self.isolated(tx, "volume \(name)") { try self.syncVolume(tx, name: name, retryFailed: retryFailed) }
+                    }
+                }
                 for r in result {
                     actions += r.actions
                     claimKeys.formUnion(r.claims)
@@ -128,7 +133,9 @@ public final class VolumeController: Service, Sendable {
             }
             for keys in Array(claimKeys.sorted()).chunked(chunk) {
                 let (result, synced) = try await catalog.write(origin: Self.origin) { tx in
-                    let results = try keys.map { try self.syncClaim(tx, key: $0) }
+                    let results = keys.map { key in
+                        self.isolated(tx, "claim \(key.namespace)/\(key.name)") { try self.syncClaim(tx, key: key) }
+                    }
                     let revisions = try keys.map { key in
                         try tx.getStored(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name)?.revision ?? 0
                     }
@@ -146,6 +153,19 @@ public final class VolumeController: Service, Sendable {
             logger.error("volume controller pass failed; retrying at the next change or resync", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(200))
             work.markAll()
+        }
+    }
+}
+
+extension VolumeController {
+    /// Syncs one object in a savepoint of its own, so that one object the catalog refuses (a binding
+    /// invariant, say) does not undo the rest of the chunk; it is logged and retried at the next resync.
+    func isolated(_ tx: any CatalogTransaction, _ what: String, _ body: () throws -> SyncResult) -> SyncResult {
+        do {
+            return try tx.withSavepoint(body)
+        } catch {
+            logger.warning("sync failed; retrying at the next resync", metadata: ["object": "\(what)", "error": "\(error)"])
+            return SyncResult()
         }
     }
 }

@@ -101,13 +101,19 @@ public final class SafeDirectory {
     /// Reads a regular file (not through a symlink); nil when it does not exist.
     public func readFile(_ name: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8]? {
         try Self.checkName(name, in: path)
-        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted under this name must not hang the reader
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if file < 0 {
             let e = Glibc.errno
             if e == ENOENT { return nil }
             throw SystemError("openat", path: "\(path)/\(name)", errno: e)
         }
         defer { close(file) }
+        var st = stat()
+        try sys("fstat", "\(path)/\(name)") { fstat(file, &st) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw SystemError("read (not a regular file)", path: "\(path)/\(name)", errno: EINVAL)
+        }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {

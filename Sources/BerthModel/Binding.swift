@@ -10,6 +10,8 @@ public enum Binding {
     /// Whether `pv` is a candidate for `claim` in the controller's search (§1.5 steps 2–12).
     /// Access modes are enforced by the caller's grouping; capacity is checked here too.
     public static func isCandidate(_ pv: PersistentVolume, for claim: PersistentVolumeClaim) -> Bool {
+        // a provisioning intent or a volume being deleted has no usable backing store (yet, or any more)
+        if isInTransition(pv) { return false }
         if let _ = pv.spec.claimRef, !isVolumeBound(pv, to: claim) { return false }
         if pv.capacityBytes < claim.requestBytes { return false }
         if pv.volumeMode != claim.volumeMode { return false }
@@ -20,8 +22,14 @@ public enum Binding {
         return pv.storageClass == claim.storageClass
     }
 
+    /// Whether berth is still making, or already deleting, this volume's backing store.
+    public static func isInTransition(_ pv: PersistentVolume) -> Bool {
+        pv.metadata.annotation(Keys.provisioning) != nil || pv.metadata.annotation(Keys.deleting) != nil
+    }
+
     /// `checkVolumeSatisfyClaim` for a claim that names its volume: nil when it fits, else why not.
     public static func mismatch(of pv: PersistentVolume, for claim: PersistentVolumeClaim) -> String? {
+        if isInTransition(pv) { return "the volume is being provisioned or deleted" }
         if pv.metadata.isDeleting { return "the volume is marked for deletion" }
         if pv.capacityBytes < claim.requestBytes { return "requested PV is too small" }
         if pv.storageClass != claim.storageClass { return "storageClassName does not match" }

@@ -158,3 +158,13 @@ import Testing
         }
     }
 }
+
+@Suite struct CatalogShutdownTests {
+    let dir = TemporaryDirectory()
+
+    @Test func aClosedCatalogRefusesNewWatches() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        catalog.close()
+        await #expect { _ = try await catalog.watch(after: 0) } throws: { ($0 as? BerthError)?.code == .unavailable }
+    }
+}

@@ -320,3 +320,47 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         #expect(try await h.events(about: "c").isEmpty)
     }
 }
+
+@Suite struct RecoveryTests {
+    let classYAML = """
+        apiVersion: storage.k8s.io/v1
+        kind: StorageClass
+        metadata: {name: local}
+        provisioner: berth.io/hostpath
+        ---
+
+        """
+
+    @Test func aClaimIsNeverBoundToAnIntentWhoseDirectoryCannotBeMade() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        _ = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        let claim = try #require(try await h.claim("c"))
+        // someone else's data sits where the volume would go
+        let path = h.pool.volumePath("pvc-\(claim.uid)")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try Data("theirs".utf8).write(to: URL(fileURLWithPath: path + "/data"))
+        await h.settle()
+        #expect(try await h.claim("c")?.phase == "Pending")
+        #expect(try await h.volume("pvc-\(claim.uid)")?.metadata.annotation(Keys.provisioning) == "true")
+        #expect(try await h.events(about: "c").contains { $0.reason == "ProvisioningFailed" })
+        #expect(try String(contentsOfFile: path + "/data", encoding: .utf8) == "theirs")
+    }
+
+    @Test func aVolumeReplacedWithoutItsClaimRefIsReboundToItsClaim() async throws {
+        let h = try Harness()
+        try await h.apply(pvYAML("x", "1Gi") + pvcYAML("owner", "1Gi"))
+        await h.settle()
+        #expect(try await h.claim("owner")?.volumeName == "x")
+        try await h.catalog.write { tx in
+            var pv = try tx.get(PersistentVolume.self, name: "x")!
+            pv.spec.claimRef = nil
+            try tx.update(pv)
+        }
+        try await h.apply(pvcYAML("intruder", "1Gi"))
+        await h.settle()
+        #expect(try await h.volume("x")?.spec.claimRef?.name == "owner")
+        #expect(try await h.claim("intruder")?.phase == "Pending")
+        #expect(try await h.claim("owner")?.phase == "Bound")
+    }
+}

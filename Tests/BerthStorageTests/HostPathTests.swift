@@ -96,3 +96,19 @@ import Testing
         #expect(pool.relativePath(of: dir.sub("pool")) == nil)
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct PlantedFileTests {
+    let dir = TemporaryDirectory()
+
+    @Test func aFIFOPlantedAsTheIdentityFileDoesNotHangDeletion() async throws {
+        let pool = StoragePool(node: "n", name: "default", path: dir.sub("pool"), capacity: Quantity(bytes: 1 << 30))
+        var pv = PersistentVolume(name: "pv-a")
+        pv.metadata.uid = "u1"
+        pv.spec.hostPath = .init(path: dir.sub("pool/pv-a"))
+        try await HostPathProvisioner().provision(pv, in: pool)
+        try FileManager.default.removeItem(atPath: dir.sub("pool/pv-a/.berth-volume.json"))
+        #expect(mkfifo(dir.sub("pool/pv-a/.berth-volume.json"), 0o666) == 0)
+        await #expect(throws: BerthError.self) { try await HostPathProvisioner().delete(pv, pools: [pool]) }
+        #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) != .healthy)
+    }
+}
