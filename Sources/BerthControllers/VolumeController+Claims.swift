@@ -177,6 +177,7 @@ extension VolumeController {
         pv.metadata.setAnnotation(Keys.provisioning, "true")
         pv.metadata.setAnnotation(Keys.node, pool.node)
         pv.metadata.setAnnotation(Keys.pool, pool.name)
+        pv.metadata.addFinalizer(Keys.pvProtection)
         if pv.reclaimPolicy == "Delete" { pv.metadata.addFinalizer(Keys.reclaimFinalizer) }
         pv.setPhase("Pending")
         try tx.create(pv)

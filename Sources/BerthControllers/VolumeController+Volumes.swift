@@ -26,7 +26,9 @@ extension VolumeController {
             if pv.metadata.hasFinalizer(Keys.reclaimFinalizer), pv.reclaimPolicy == "Delete" {
                 return try startDelete(tx, &pv)
             }
+            // not Bound any more: pv-protection lets go (the catalog removes the object with its last finalizer)
             pv.metadata.removeFinalizer(Keys.reclaimFinalizer)
+            pv.metadata.removeFinalizer(Keys.pvProtection)
             try tx.update(pv)
             return SyncResult()
         }

@@ -98,6 +98,8 @@ public enum Keys {
 
     public static let hostPathProvisioner = "berth.io/hostpath"
     public static let loopProvisioner = "berth.io/loop"
+    /// Finalizer (Kubernetes' StorageObjectInUseProtection): a PV is not removed while it is Bound.
+    public static let pvProtection = "kubernetes.io/pv-protection"
     /// Finalizer: berth must delete the backing store before the PV object goes away.
     public static let reclaimFinalizer = "berth.io/reclaim"
 }

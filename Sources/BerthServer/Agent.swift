@@ -22,6 +22,13 @@ public enum Agent {
             throw BerthError(.unavailable, "another berth agent is already running with state directory \(stateDir); stop it first, or use another --state-dir")
         }
         let topology = try Topology.make(options: options)
+        for pool in topology.pools {
+            switch try PoolMarker.prepare(pool, stateDir: stateDir) {
+            case .ready: break
+            case .initialized: logger.info("storage pool initialised", metadata: ["pool": "\(pool.node)/\(pool.name)", "path": "\(pool.path)"])
+            case .missing(let why): logger.error("storage pool unavailable; its volumes are not provisioned or deleted until it is back", metadata: ["why": "\(why)"])
+            }
+        }
         let catalog = try SQLiteCatalog(path: stateDir + "/catalog.sqlite", logger: logger)
         try await bootstrap(catalog: catalog, stateDir: stateDir, logger: logger)
 

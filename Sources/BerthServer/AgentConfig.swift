@@ -107,7 +107,9 @@ extension Topology {
                 }
                 seenPaths[path] = "\(entry.name)/\(p.name)"
                 let capacity = try p.capacity ?? Quantity(bytes: {
-                    _ = try? SafeDirectory.makeRoot(path: path)
+                    guard FileManager.default.fileExists(atPath: path) else {
+                        throw BerthError.invalid("agent config \(configPath): \(pf).capacity is needed when \(path) does not exist yet (berth sizes a pool from its filesystem)")
+                    }
                     return try FileSystemInfo.totalBytes(path: path)
                 }())
                 guard capacity.isPositive else {

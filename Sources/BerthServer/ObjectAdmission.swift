@@ -83,6 +83,11 @@ struct ObjectAdmission<T: KubeObject> {
 
     /// Admission plugins that Kubernetes runs on create.
     static func admit(_ obj: inout T, in tx: any CatalogTransaction) throws {
+        if var pv = obj as? PersistentVolume {
+            // StorageObjectInUseProtection admission: a Bound PV is not removed under its claim
+            pv.metadata.addFinalizer(Keys.pvProtection)
+            if let typed = pv as? T { obj = typed }
+        }
         if var claim = obj as? PersistentVolumeClaim, !claim.hasClass {
             // DefaultStorageClass admission
             if let def = defaultStorageClass(try tx.list(StorageClass.self)) {

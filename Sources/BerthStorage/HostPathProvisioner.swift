@@ -15,7 +15,7 @@ public struct HostPathProvisioner: VolumeProvisioner {
                                       provisioner: name)
         try await Blocking.run {
             do {
-                let root = try SafeDirectory.makeRoot(path: pool.path)
+                let root = try PoolMarker.openRoot(pool)
                 let created = try root.makeChild(volume.name, mode: 0o777)
                 let dir = try root.openChild(volume.name)
                 if !created {
@@ -45,8 +45,8 @@ public struct HostPathProvisioner: VolumeProvisioner {
         }
         try await Blocking.run {
             do {
-                let root: SafeDirectory
-                do { root = try SafeDirectory(path: pool.path) } catch let e as SystemError where e.errno == ENOENT { return }
+                // a missing root or marker is an unmounted disk, not an already deleted volume
+                let root = try PoolMarker.openRoot(pool)
                 var components = relative.split(separator: "/").map(String.init)
                 let last = components.removeLast()
                 let parent: SafeDirectory
@@ -73,7 +73,8 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 return FileManager.default.fileExists(atPath: path) ? .healthy : .missing("\(path) does not exist")
             }
             do {
-                let root = try SafeDirectory(path: pool.path)
+                let root: SafeDirectory
+                do { root = try PoolMarker.openRoot(pool) } catch let e as BerthError { return .missing(e.message) }
                 let dir = try root.openDescendant(relative)
                 guard let bytes = try dir.readFile(VolumeIdentity.fileName) else { return .healthy }
                 let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))

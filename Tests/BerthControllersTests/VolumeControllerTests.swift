@@ -17,6 +17,7 @@ final class Harness: @unchecked Sendable {
     init(poolCapacity: String = "10Gi") throws {
         catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
         pool = StoragePool(node: "node-a", name: "default", path: dir.sub("pool"), capacity: try Quantity(parsing: poolCapacity))
+        _ = try PoolMarker.prepare(pool, stateDir: dir.sub("state"))
         let topology = Topology(nodes: [.init(name: "node-a", labels: [:], pools: [pool])], hostName: "test")
         controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner()],
                                       logger: Logger(label: "test"))
@@ -290,7 +291,7 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         try await h.deleteClaim("c")
         await h.settle()
         #expect(try await h.volume("pvc-\(claim.uid)") == nil)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.pool.path)) ?? []).isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.pool.path)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
     }
 
     @Test func intentIsFinishedExactlyOnce() async throws {
@@ -302,7 +303,7 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         try FileManager.default.createDirectory(atPath: h.pool.volumePath("pvc-\(claim.uid)"), withIntermediateDirectories: true)
         await h.settle()
         #expect(try await h.claim("c")?.phase == "Bound")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: h.pool.path) == ["pvc-\(claim.uid)"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: h.pool.path).filter { !$0.hasPrefix(".") } == ["pvc-\(claim.uid)"])
         let volumes = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
         #expect(volumes.count == 1)
     }

@@ -52,6 +52,29 @@ import Testing
 
     var pool: StoragePool { StoragePool(node: "n", name: "default", path: dir.sub("pool"), capacity: Quantity(bytes: 1 << 30)) }
 
+    init() throws {
+        #expect(try PoolMarker.prepare(pool, stateDir: dir.sub("state")) == .initialized)
+    }
+
+    @Test func aPoolWhoseDiskIsNotMountedIsNeitherUsedNorCleaned() async throws {
+        let p = HostPathProvisioner()
+        let pv = volume("pv-a", uid: "u1")
+        try await p.provision(pv, in: pool)
+        // the disk goes away: the mount point is an empty directory again
+        try FileManager.default.moveItem(atPath: dir.sub("pool"), toPath: dir.sub("unmounted"))
+        try FileManager.default.createDirectory(atPath: dir.sub("pool"), withIntermediateDirectories: false)
+        if case .missing = try PoolMarker.prepare(pool, stateDir: dir.sub("state")) {} else { Issue.record("pool should be missing") }
+        await #expect { try await p.provision(self.volume("pv-b", uid: "u2"), in: self.pool) } throws: { ($0 as? BerthError)?.code == .unavailable }
+        await #expect { try await p.delete(pv, pools: [self.pool]) } throws: { ($0 as? BerthError)?.code == .unavailable }
+        if case .missing = try await p.verify(pv, pools: [pool]) {} else { Issue.record("volume should be missing") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("pool")).isEmpty)
+        // mounted again: everything is back
+        try FileManager.default.removeItem(atPath: dir.sub("pool"))
+        try FileManager.default.moveItem(atPath: dir.sub("unmounted"), toPath: dir.sub("pool"))
+        #expect(try PoolMarker.prepare(pool, stateDir: dir.sub("state")) == .ready)
+        #expect(try await p.verify(pv, pools: [pool]) == .healthy)
+    }
+
     @Test func provisionIsIdempotentAndRecordsIdentity() async throws {
         let p = HostPathProvisioner()
         let pv = volume("pv-a", uid: "u1")
@@ -102,6 +125,7 @@ import Testing
 
     @Test func aFIFOPlantedAsTheIdentityFileDoesNotHangDeletion() async throws {
         let pool = StoragePool(node: "n", name: "default", path: dir.sub("pool"), capacity: Quantity(bytes: 1 << 30))
+        _ = try PoolMarker.prepare(pool, stateDir: dir.sub("state"))
         var pv = PersistentVolume(name: "pv-a")
         pv.metadata.uid = "u1"
         pv.spec.hostPath = .init(path: dir.sub("pool/pv-a"))

@@ -29,7 +29,7 @@ import Testing
     }
 
     func poolEntries() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
     /// Everything a user can see of bindings: claim -> (uid, volume, path).

@@ -79,6 +79,26 @@ import Testing
         await agent.stop()
     }
 
+    @Test func aBoundVolumeIsNotRemovedUnderItsClaim() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: pv("kept", "1Gi") + pvc("user", "1Gi")).status == 0)
+        let api = agent.client
+        #expect(try await eventually {
+            try await api.get(.persistentVolumeClaim, namespace: "default", name: "user")?["status"]?["phase"]?.stringValue == "Bound"
+        })
+        let deleted = try runCLI(["delete", "pv", "kept", "--wait", "false"], socket: agent.socket)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        try await Task.sleep(for: .milliseconds(500))
+        let pvNow = try await api.get(.persistentVolume, namespace: nil, name: "kept")
+        #expect(pvNow?["metadata"]?["deletionTimestamp"] != nil)
+        #expect(pvNow?["status"]?["phase"]?.stringValue == "Bound")
+        #expect(try await api.get(.persistentVolumeClaim, namespace: "default", name: "user")?["status"]?["phase"]?.stringValue == "Bound")
+        #expect(try runCLI(["delete", "pvc", "user"], socket: agent.socket).status == 0)
+        #expect(try await eventually { try await api.get(.persistentVolume, namespace: nil, name: "kept") == nil })
+        await agent.stop()
+    }
+
     @Test func batchApplyIsAllOrNothingOnTheServer() async throws {
         let agent = AgentProcess(stateDir: dir.sub("state"))
         try await agent.start()
