@@ -9,7 +9,9 @@ final class ChangeFeed: Sendable {
     /// A new subscription, or nil once the feed is closed (the agent is shutting down).
     func subscribe() -> (UUID, AsyncStream<[Change]>)? {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<[Change]>.makeStream(bufferingPolicy: .unbounded)
+        // bounded: a watcher that stops reading is ended (it lists and watches again) rather than
+        // holding every change in memory
+        let (stream, continuation) = AsyncStream<[Change]>.makeStream(bufferingPolicy: .bufferingOldest(Self.buffered))
         continuation.onTermination = { [weak self] _ in
             self?.subscribers.withLock { _ = $0.removeValue(forKey: id) }
         }
@@ -21,10 +23,15 @@ final class ChangeFeed: Sendable {
         return accepted ? (id, stream) : nil
     }
 
+    /// How many commits a watcher may fall behind before its watch is ended.
+    static let buffered = 4096
+
     func publish(_ changes: [Change]) {
         guard !changes.isEmpty else { return }
         let targets = subscribers.withLock { Array($0.values) }
-        for c in targets { c.yield(changes) }
+        for c in targets {
+            if case .dropped = c.yield(changes) { c.finish() }
+        }
     }
 
     func finishAll() {

@@ -122,7 +122,8 @@ public final class SQLiteCatalog: Catalog, Sendable {
         if revision < compacted {
             throw BerthError(.gone, "too old resource version: \(revision) (\(compacted)); list again and watch from the list's resourceVersion")
         }
-        return AsyncThrowingStream { continuation in
+        let bound = max(backlog.count + 1, 65_536)
+        return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(bound)) { continuation in
             let task = Task {
                 var last = revision
                 for change in backlog {
@@ -131,7 +132,11 @@ public final class SQLiteCatalog: Catalog, Sendable {
                 }
                 for await batch in live {
                     for change in batch where change.revision > last {
-                        continuation.yield(change)
+                        // a reader that fell this far behind is ended: it lists and watches again
+                        if case .dropped = continuation.yield(change) {
+                            continuation.finish(throwing: BerthError(.gone, "the watch fell too far behind; list again and watch from the list's resourceVersion"))
+                            return
+                        }
                         last = change.revision
                     }
                 }

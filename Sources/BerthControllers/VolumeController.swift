@@ -40,16 +40,25 @@ public final class VolumeController: Service, Sendable {
     }
 
     private func loop() async throws {
-        let changes = try await catalog.watch(after: catalog.currentRevision)
-        work.markAll()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await change in changes {
-                    self.note(change)
+                while !Task.isCancelled {
+                    let changes: AsyncThrowingStream<Change, any Error>
+                    do {
+                        changes = try await self.catalog.watch(after: self.catalog.currentRevision)
+                    } catch let e as BerthError where e.code == .unavailable {
+                        // the catalog closed its watches (shutdown has begun): finishing now would
+                        // count as a failure of this service, so wait to be cancelled
+                        while true { try await Task.sleep(for: .seconds(3600)) }
+                    }
+                    // whatever happened before this watch began is picked up by a full pass
+                    self.work.markAll()
+                    do {
+                        for try await change in changes { self.note(change) }
+                    } catch let e as BerthError where e.code == .gone {
+                        self.logger.warning("the controller's watch fell behind; watching again with a full pass")
+                    }
                 }
-                // the catalog closed its watches (shutdown has begun): finishing now would count as
-                // a failure of this service, so wait to be cancelled
-                while true { try await Task.sleep(for: .seconds(3600)) }
             }
             group.addTask {
                 while !Task.isCancelled {

@@ -27,10 +27,13 @@ struct WatchStream: Sendable {
         }
         let changes = try await catalog.watch(after: start)
         // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes
-        let (events, continuation) = AsyncThrowingStream<Change, any Error>.makeStream()
+        let (events, continuation) = AsyncThrowingStream<Change, any Error>.makeStream(bufferingPolicy: .bufferingOldest(65_536))
         let forward = Task {
             do {
-                for try await change in changes { continuation.yield(change) }
+                for try await change in changes {
+                    // a client that stopped reading is cut off rather than buffered without bound
+                    if case .dropped = continuation.yield(change) { break }
+                }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
