@@ -12,6 +12,14 @@ final class SQLiteTransaction: CatalogTransaction {
     let cache: ObjectCache
     /// Objects this transaction wrote or decoded; they join the shared cache only after commit.
     private(set) var written: [String: ObjectCache.Entry] = [:]
+    /// Previous values of `written` entries, so that a rolled-back savepoint can restore them
+    /// without copying the whole dictionary per savepoint.
+    private var writtenUndo: [(String, ObjectCache.Entry?)] = []
+
+    private func remember(_ key: String, _ entry: ObjectCache.Entry?) {
+        writtenUndo.append((key, written[key]))
+        written[key] = entry
+    }
 
     init(db: Database, revision: Int64, readOnly: Bool, cache: ObjectCache) {
         self.db = db
@@ -28,7 +36,7 @@ final class SQLiteTransaction: CatalogTransaction {
         let object = try stored.decode(T.self)
         let entry = ObjectCache.Entry(revision: stored.revision, object: object)
         // what a write transaction reads may not be committed yet: keep it local until commit
-        if readOnly { cache.put(key, entry) } else { written[key] = entry }
+        if readOnly { cache.put(key, entry) } else { remember(key, entry) }
         return object
     }
 
@@ -166,7 +174,7 @@ final class SQLiteTransaction: CatalogTransaction {
         changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data),
                               typed: typed))
         let key = ObjectCache.key(kind, namespace, name)
-        written[key] = type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: typed)
+        remember(key, type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: typed))
     }
 
     private func index<T: KubeObject>(_ object: T) throws {
@@ -233,7 +241,7 @@ final class SQLiteTransaction: CatalogTransaction {
         if let e = cache.get(key), e.revision == revision, let pv = e.object as? PersistentVolume { return pv }
         let pv = try PersistentVolume.decode(data: row[0])
         let entry = ObjectCache.Entry(revision: revision, object: pv)
-        if readOnly { cache.put(key, entry) } else { written[key] = entry }
+        if readOnly { cache.put(key, entry) } else { remember(key, entry) }
         return pv
     }
 
@@ -248,7 +256,7 @@ final class SQLiteTransaction: CatalogTransaction {
     }
 
     func withSavepoint<T>(_ body: () throws -> T) throws -> T {
-        let (savedRevision, savedChanges, savedWritten) = (revision, changes.count, written)
+        let (savedRevision, savedChanges, savedUndo) = (revision, changes.count, writtenUndo.count)
         var result: T?
         do {
             try db.inSavepoint {
@@ -258,7 +266,10 @@ final class SQLiteTransaction: CatalogTransaction {
         } catch {
             revision = savedRevision
             changes.removeSubrange(savedChanges...)
-            written = savedWritten
+            while writtenUndo.count > savedUndo {
+                let (key, previous) = writtenUndo.removeLast()
+                written[key] = previous
+            }
             throw GroupCommitWriter.translate(error)
         }
         guard let result else { throw BerthError.internalError("savepoint body produced no result") }
@@ -266,7 +277,7 @@ final class SQLiteTransaction: CatalogTransaction {
     }
 
     func claimKeys(boundToVolume volume: String) throws -> [(String, String)] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM claim_index WHERE volume_name = ? AND phase = 'Bound'"),
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM claim_index INDEXED BY claim_bound_volume WHERE volume_name = ? AND phase = 'Bound' AND volume_name != ''"),
                          arguments: [volume]).map { ($0[0], $0[1]) }
     }
 

@@ -125,10 +125,8 @@ public final class VolumeController: Service, Sendable {
             var someBecameAvailable = false
             for names in Array(volumeNames.sorted()).chunked(chunk) {
                 let retryFailed = batch.all
-                let result = try await catalog.write(origin: Self.origin) { tx in
-                    names.map { name in
-                        self.isolated(tx, "volume \(name)") { try self.syncVolume(tx, name: name, retryFailed: retryFailed) }
-                    }
+                let result = try await chunkWrite(names, describe: { "volume \($0)" }) { tx, name in
+                    try self.syncVolume(tx, name: name, retryFailed: retryFailed)
                 }
                 for r in result {
                     actions += r.actions
@@ -141,16 +139,12 @@ public final class VolumeController: Service, Sendable {
                 claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
             }
             for keys in Array(claimKeys.sorted()).chunked(chunk) {
-                let (result, synced) = try await catalog.write(origin: Self.origin) { tx in
-                    let results = keys.map { key in
-                        self.isolated(tx, "claim \(key.namespace)/\(key.name)") { try self.syncClaim(tx, key: key) }
-                    }
-                    let revisions = try keys.map { key in
-                        try tx.getStored(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name)?.revision ?? 0
-                    }
-                    return (results, revisions)
+                let result = try await chunkWrite(keys, describe: { "claim \($0.namespace)/\($0.name)" }) { tx, key in
+                    var r = try self.syncClaim(tx, key: key)
+                    r.syncedRevision = try tx.getStored(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name)?.revision ?? 0
+                    return r
                 }
-                work.noteSynced(claims: keys, revisions: synced)
+                work.noteSynced(claims: keys, revisions: result.map(\.syncedRevision))
                 for r in result {
                     actions += r.actions
                     if r.requeue { work.mark(claims: r.claims) }
@@ -167,14 +161,26 @@ public final class VolumeController: Service, Sendable {
 }
 
 extension VolumeController {
-    /// Syncs one object in a savepoint of its own, so that one object the catalog refuses (a binding
-    /// invariant, say) does not undo the rest of the chunk; it is logged and retried at the next resync.
-    func isolated(_ tx: any CatalogTransaction, _ what: String, _ body: () throws -> SyncResult) -> SyncResult {
+    /// Syncs a chunk of objects in one transaction. When the catalog refuses it (one object breaking a
+    /// binding invariant, say), the chunk runs again with each object in a savepoint of its own, so
+    /// that the others still go through; the refused one is logged and retried at the next resync.
+    func chunkWrite<K: Sendable>(_ items: [K], describe: @escaping @Sendable (K) -> String,
+                                 _ sync: @escaping @Sendable (any CatalogTransaction, K) throws -> SyncResult) async throws -> [SyncResult] {
         do {
-            return try tx.withSavepoint(body)
-        } catch {
-            logger.warning("sync failed; retrying at the next resync", metadata: ["object": "\(what)", "error": "\(error)"])
-            return SyncResult()
+            return try await catalog.write(origin: Self.origin) { tx in try items.map { try sync(tx, $0) } }
+        } catch let e as BerthError where e.code != .unavailable {
+            logger.debug("a chunk failed; syncing its objects one by one", metadata: ["error": "\(e)"])
+            return try await catalog.write(origin: Self.origin) { tx in
+                items.map { item in
+                    do {
+                        return try tx.withSavepoint { try sync(tx, item) }
+                    } catch {
+                        self.logger.warning("sync failed; retrying at the next resync",
+                                            metadata: ["object": "\(describe(item))", "error": "\(error)"])
+                        return SyncResult()
+                    }
+                }
+            }
         }
     }
 }
@@ -197,6 +203,8 @@ enum Action: Sendable, Hashable {
 }
 
 struct SyncResult: Sendable {
+    /// For claims: the revision the claim had when its sync finished.
+    var syncedRevision: Int64 = 0
     var actions: [Action] = []
     var claims: [Key] = []
     var requeue = false
