@@ -16,14 +16,21 @@ struct WatchStream: Sendable {
         // Without a resourceVersion (or with "0") a watch starts with the current objects as ADDED.
         let kind = info.kind
         let namespace = info.isNamespaced ? filter.namespace : nil
-        var initialItems: [Data] = []
+        let selective = filter.labels != nil || filter.fields != nil
+        var initialItems: [StoredObject] = []
+        var alreadyVisible: [StoredObject] = []
         var start = revision ?? 0
-        if revision == nil || revision == 0 {
+        if revision == nil || revision == 0 || selective {
             let (items, rev) = try await catalog.read { tx in
-                (try tx.listStored(kind: kind, namespace: namespace).map(\.data), tx.revision)
+                (try tx.listStored(kind: kind, namespace: namespace), tx.revision)
             }
-            initialItems = items
-            start = rev
+            if revision == nil || revision == 0 {
+                initialItems = items
+                start = rev
+            } else {
+                // a resumed selective watch: what matches now is what the client already has
+                alreadyVisible = items
+            }
         }
         let changes = try await catalog.watch(after: start)
         // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes
@@ -49,15 +56,33 @@ struct WatchStream: Sendable {
         }
         let filter = self.filter
         let initial = initialItems
+        let known = alreadyVisible
         let body = ResponseBody { writer in
-            for item in initial where try filter.matches(item) {
-                try await writer.write(Self.frame("ADDED", item))
+            // With a selector, an object that starts to match is ADDED and one that stops matching is
+            // DELETED, as Kubernetes' watch cache reports them, so informers never keep stale objects.
+            var visible = Set<String>()
+            for item in known where try filter.matches(item.data) { visible.insert("\(item.namespace)/\(item.name)") }
+            for item in initial where try filter.matches(item.data) {
+                visible.insert("\(item.namespace)/\(item.name)")
+                try await writer.write(Self.frame("ADDED", item.data))
             }
             for try await change in events {
                 guard change.object.kind == kind else { continue }
                 if let namespace, change.object.namespace != namespace { continue }
-                guard try filter.matches(change.object.data) else { continue }
-                try await writer.write(Self.frame(change.type.rawValue, change.object.data))
+                let matches = try filter.matches(change.object.data)
+                guard selective else {
+                    if matches { try await writer.write(Self.frame(change.type.rawValue, change.object.data)) }
+                    continue
+                }
+                let key = "\(change.object.namespace)/\(change.object.name)"
+                if change.type == .deleted {
+                    if visible.remove(key) != nil { try await writer.write(Self.frame("DELETED", change.object.data)) }
+                } else if matches {
+                    let type = visible.insert(key).inserted ? "ADDED" : "MODIFIED"
+                    try await writer.write(Self.frame(type, change.object.data))
+                } else if visible.remove(key) != nil {
+                    try await writer.write(Self.frame("DELETED", change.object.data))
+                }
             }
             try await writer.finish(nil)
         }

@@ -140,3 +140,35 @@ import Testing
         await agent.stop()
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct SelectiveWatchTests {
+    let dir = TemporaryDirectory(prefix: "berth-e2e")
+
+    @Test func objectsEnteringAndLeavingASelectorAreAddedAndDeleted() async throws {
+        let agent = AgentProcess(stateDir: dir.sub("state"))
+        try await agent.start()
+        let api = agent.client
+        #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket,
+                           stdin: ManifestText.pv("v1", "1Gi", labels: "{tier: gold}")).status == 0)
+        let watcher = Task {
+            var seen: [String] = []
+            try await api.watch("/api/v1/persistentvolumes?watch=true&labelSelector=tier%3Dgold") { event in
+                seen.append("\(event["type"]?.stringValue ?? "") \(event["object"]?["metadata"]?["name"]?.stringValue ?? "")")
+                return !seen.contains("ADDED v2")
+            }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let patch = try jsonValue(#"{"metadata":{"labels":{"tier":"bronze"}}}"#)
+        _ = try await api.call(.PATCH, "/api/v1/persistentvolumes/v1", body: patch, contentType: "application/merge-patch+json")
+        #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket,
+                           stdin: ManifestText.pv("v2", "1Gi", labels: "{tier: bronze}")).status == 0)
+        let back = try jsonValue(#"{"metadata":{"labels":{"tier":"gold"}}}"#)
+        _ = try await api.call(.PATCH, "/api/v1/persistentvolumes/v2", body: back, contentType: "application/merge-patch+json")
+        let seen = try await watcher.value
+        #expect(seen.first == "ADDED v1")
+        #expect(seen.contains("DELETED v1"))
+        #expect(seen.last == "ADDED v2")
+        await agent.stop()
+    }
+}
