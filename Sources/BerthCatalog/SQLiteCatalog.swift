@@ -81,6 +81,22 @@ public final class SQLiteCatalog: Catalog, Sendable {
                 CREATE INDEX volume_state ON volume_index (state) WHERE state != '';
                 CREATE INDEX volume_pool ON volume_index (node, pool);
                 CREATE UNIQUE INDEX volume_bound_claim ON volume_index (claim_uid) WHERE phase = 'Bound' AND claim_uid != '';
+                CREATE TABLE pool_usage (
+                    node TEXT NOT NULL, pool TEXT NOT NULL, bytes INTEGER NOT NULL,
+                    PRIMARY KEY (node, pool)) WITHOUT ROWID;
+                CREATE TRIGGER volume_usage_insert AFTER INSERT ON volume_index WHEN NEW.pool != '' BEGIN
+                    INSERT INTO pool_usage (node, pool, bytes) VALUES (NEW.node, NEW.pool, NEW.capacity_bytes)
+                    ON CONFLICT (node, pool) DO UPDATE SET bytes = bytes + excluded.bytes;
+                END;
+                CREATE TRIGGER volume_usage_delete AFTER DELETE ON volume_index WHEN OLD.pool != '' BEGIN
+                    UPDATE pool_usage SET bytes = bytes - OLD.capacity_bytes WHERE node = OLD.node AND pool = OLD.pool;
+                END;
+                CREATE TRIGGER volume_usage_update AFTER UPDATE OF node, pool, capacity_bytes ON volume_index BEGIN
+                    UPDATE pool_usage SET bytes = bytes - OLD.capacity_bytes
+                        WHERE OLD.pool != '' AND node = OLD.node AND pool = OLD.pool;
+                    INSERT INTO pool_usage (node, pool, bytes) SELECT NEW.node, NEW.pool, NEW.capacity_bytes WHERE NEW.pool != ''
+                        ON CONFLICT (node, pool) DO UPDATE SET bytes = bytes + excluded.bytes;
+                END;
                 CREATE TABLE claim_index (
                     namespace TEXT NOT NULL, name TEXT NOT NULL, uid TEXT NOT NULL, phase TEXT NOT NULL,
                     volume_name TEXT NOT NULL, bind_completed INTEGER NOT NULL,

@@ -287,7 +287,8 @@ final class SQLiteTransaction: CatalogTransaction {
     }
 
     func allocatedBytes(node: String, pool: String) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(capacity_bytes), 0) FROM volume_index WHERE node = ? AND pool = ?"),
+        // kept up to date by triggers on volume_index, so this is one lookup, not a sum over the pool
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT bytes FROM pool_usage WHERE node = ? AND pool = ?"),
                            arguments: [node, pool]) ?? 0
     }
 }

@@ -12,7 +12,7 @@ extension VolumeController {
 
     /// Runs disk work decided by a pass, many at a time, each followed by its own commit.
     func execute(_ actions: [Action]) async {
-        let unique = Array(Set(actions)).sorted { "\($0)" < "\($1)" }
+        let unique = Array(Set(actions))
         guard !unique.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
             var running = 0

@@ -115,7 +115,8 @@ public final class SafeDirectory {
             throw SystemError("read (not a regular file)", path: "\(path)/\(name)", errno: EINVAL)
         }
         var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        // sized to the file (these are small identity and marker files), not a fixed 64 KiB buffer
+        var buf = [UInt8](repeating: 0, count: max(1, min(Int(st.st_size) + 1, limit)))
         while out.count < limit {
             let n = buf.withUnsafeMutableBytes { read(file, $0.baseAddress!, $0.count) }
             if n < 0 {

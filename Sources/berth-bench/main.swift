@@ -155,6 +155,7 @@ func provisionRate(_ n: Int) async throws -> Double {
     let dir = TemporaryDirectory(prefix: "berth-bench")
     let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
     try await agent.start(resync: 15)
+    if let pid = agent.process?.processIdentifier { FileHandle.standardError.write(Data("agent pid \(pid)\n".utf8)) }
     let api = agent.client
     let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
     let t0 = ContinuousClock.now
@@ -162,6 +163,8 @@ func provisionRate(_ n: Int) async throws -> Double {
     try await applyBatch(api, (0..<n).map { pvcBody($0, cls: "berth-hostpath", size: "16Mi") }, namespace: "bench")
     try await bound
     let rate = Double(n) / seconds(ContinuousClock.now - t0)
+    FileHandle.standardError.write(Data(String(format: "agent CPU %.2f s, bench CPU %.2f s\n",
+        cpuSeconds(pid: agent.process!.processIdentifier), cpuSeconds(pid: getpid())).utf8))
     await agent.stop()
     return rate
 }

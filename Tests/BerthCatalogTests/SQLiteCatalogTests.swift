@@ -168,3 +168,36 @@ import Testing
         await #expect { _ = try await catalog.watch(after: 0) } throws: { ($0 as? BerthError)?.code == .unavailable }
     }
 }
+
+@Suite struct PoolUsageTests {
+    let dir = TemporaryDirectory()
+
+    func pv(_ name: String, _ gi: Int64, pool: String = "default") -> PersistentVolume {
+        var pv = PersistentVolume(name: name)
+        pv.spec.capacity = ["storage": Quantity(bytes: gi << 30)]
+        pv.spec.accessModes = ["ReadWriteOnce"]
+        pv.spec.hostPath = .init(path: "/p/\(name)")
+        pv.metadata.setAnnotation(Keys.node, "n")
+        pv.metadata.setAnnotation(Keys.pool, pool)
+        return pv
+    }
+
+    @Test func allocationFollowsCreatesResizesAndDeletes() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        try await catalog.write { tx in
+            try tx.create(self.pv("a", 1))
+            try tx.create(self.pv("b", 2))
+            try tx.create(self.pv("other", 5, pool: "fast"))
+        }
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 3 << 30)
+        try await catalog.write { tx in
+            var b = try tx.get(PersistentVolume.self, name: "b")!
+            b.spec.capacity = ["storage": Quantity(bytes: 4 << 30)]
+            try tx.update(b)
+            try tx.delete(PersistentVolume.self, namespace: "", name: "a", uid: nil)
+        }
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 4 << 30)
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "fast") } == 5 << 30)
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "none") } == 0)
+    }
+}
