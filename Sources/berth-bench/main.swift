@@ -96,13 +96,19 @@ func applyBatch(_ api: APIClient, _ bodies: [Data], namespace: String) async thr
     guard r.status == 200 else { throw APIClient.error(from: r) }
 }
 
-func staticPairs(_ n: Int, keep: Bool = false, batch: Bool = true) async throws -> (total: Double, bind: Double, rss: Int64, dir: TemporaryDirectory, agent: AgentProcess) {
+/// A fresh agent in a temporary state directory, and the claims' list revision to watch from.
+func startBenchAgent() async throws -> (TemporaryDirectory, AgentProcess, String) {
     let dir = TemporaryDirectory(prefix: "berth-bench")
     let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
     try await agent.start(resync: 15)
     if let pid = agent.process?.processIdentifier { FileHandle.standardError.write(Data("agent pid \(pid)\n".utf8)) }
+    let revision = try await agent.client.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
+    return (dir, agent, revision)
+}
+
+func staticPairs(_ n: Int, keep: Bool = false, batch: Bool = true) async throws -> (total: Double, bind: Double, rss: Int64, dir: TemporaryDirectory, agent: AgentProcess) {
+    let (dir, agent, revision) = try await startBenchAgent()
     let api = agent.client
-    let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
     let start = ContinuousClock.now
     if batch {
         try await applyBatch(api, (0..<n).map(pvBody), namespace: "bench")
@@ -152,12 +158,8 @@ if let i = args.firstIndex(of: "--http"), i + 1 < args.count, let n = Int(args[i
 
 /// (b): claims of the default host-path class, created in one apply, until all are Bound.
 func provisionRate(_ n: Int) async throws -> Double {
-    let dir = TemporaryDirectory(prefix: "berth-bench")
-    let agent = AgentProcess(stateDir: dir.sub("state"), arguments: ["--log-level", "warning"])
-    try await agent.start(resync: 15)
-    if let pid = agent.process?.processIdentifier { FileHandle.standardError.write(Data("agent pid \(pid)\n".utf8)) }
+    let (dir, agent, revision) = try await startBenchAgent()
     let api = agent.client
-    let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
     let t0 = ContinuousClock.now
     async let bound: Void = waitBound(api, namespace: "bench", count: n, from: revision)
     try await applyBatch(api, (0..<n).map { pvcBody($0, cls: "berth-hostpath", size: "16Mi") }, namespace: "bench")
@@ -166,6 +168,7 @@ func provisionRate(_ n: Int) async throws -> Double {
     FileHandle.standardError.write(Data(String(format: "agent CPU %.2f s, bench CPU %.2f s\n",
         cpuSeconds(pid: agent.process!.processIdentifier), cpuSeconds(pid: getpid())).utf8))
     await agent.stop()
+    withExtendedLifetime(dir) {}
     return rate
 }
 
