@@ -153,6 +153,7 @@ if let i = args.firstIndex(of: "--http"), i + 1 < args.count, let n = Int(args[i
     }
     print(String(format: "%d GET /healthz: %.3f s", n, seconds(ContinuousClock.now - t0)))
     await agent.stop()
+    withExtendedLifetime(dir) {}
     exit(0)
 }
 
