@@ -198,11 +198,4 @@ public enum FileSystemInfo {
         let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
     }
-
-    /// Resolves `path` to a canonical absolute path (symlinks resolved); nil when it does not exist.
-    public static func realPath(_ path: String) -> String? {
-        guard let p = realpath(path, nil) else { return nil }
-        defer { free(p) }
-        return String(cString: p)
-    }
 }

@@ -76,9 +76,6 @@ extension KubeObject {
     public var uid: String { metadata.uid ?? "" }
     public var revision: Int64 { Int64(metadata.resourceVersion ?? "") ?? 0 }
 
-    /// `namespace/name` or `name`, as messages print it.
-    public var displayName: String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
-
     public var reference: ObjectReference {
         ObjectReference(apiVersion: Self.info.apiVersion, kind: Self.info.kind,
                         namespace: Self.info.isNamespaced ? namespace : nil,

@@ -51,8 +51,6 @@ public struct Node: KubeObject, Hashable {
 
     public static func poolResource(_ pool: String) -> String { "berth.io/pool.\(pool)" }
 
-    public var isReady: Bool { status?.conditions?.first { $0.type == "Ready" }?.status == "True" }
-
     public mutating func applyDefaults() {}
 
     public func validate() -> [FieldError] {

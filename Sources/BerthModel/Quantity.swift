@@ -189,19 +189,3 @@ extension Quantity: Codable {
         try c.encode(description)
     }
 }
-
-import Foundation
-
-/// Byte counts printed for people (`1.5 GiB`).
-public enum ByteCountText {
-    public static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-        var v = Double(bytes)
-        var i = 0
-        while abs(v) >= 1024, i < units.count - 1 {
-            v /= 1024
-            i += 1
-        }
-        return i == 0 ? "\(bytes) B" : String(format: "%.1f %@", v, units[i])
-    }
-}

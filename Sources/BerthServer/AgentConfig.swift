@@ -50,7 +50,6 @@ struct ConfigFile: Decodable {
         var capacity: Quantity?
     }
     var nodes: [NodeEntry]?
-    var resyncSeconds: Int?
 
     /// Reads and checks the file; every error names the file and the entry.
     static func load(path: String) throws -> ConfigFile {

@@ -33,12 +33,4 @@ enum StatusResponse {
         default: code.rawValue
         }
     }
-
-    static func success(kind: String, name: String) -> Data {
-        let status: JSONValue = .object([
-            "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]),
-            "status": .string("Success"), "details": .object(["name": .string(name), "kind": .string(kind)]),
-        ])
-        return (try? JSON.encode(status)) ?? Data()
-    }
 }

@@ -125,3 +125,15 @@ public func runCLI(_ arguments: [String], socket: String?, stdin: String? = nil)
     p.waitUntilExit()
     return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
+
+/// Watches `path` in the background, collecting `"TYPE name"` for each event until `last` is seen.
+public func collectWatch(_ api: APIClient, _ path: String, until last: String) -> Task<[String], any Error> {
+    Task {
+        var seen: [String] = []
+        try await api.watch(path) { event in
+            seen.append("\(event["type"]?.stringValue ?? "") \(event["object"]?["metadata"]?["name"]?.stringValue ?? "")")
+            return !seen.contains(last)
+        }
+        return seen
+    }
+}

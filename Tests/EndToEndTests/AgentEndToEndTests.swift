@@ -233,21 +233,15 @@ import Testing
         try await agent.start()
         let api = agent.client
         let start = try await api.list(.persistentVolumeClaim, namespace: "default").resourceVersion
-        let watcher = Task {
-            var seen: [String] = []
-            try await api.watch("/api/v1/namespaces/default/persistentvolumeclaims?watch=true&resourceVersion=\(start)") { event in
-                seen.append("\(event["type"]?.stringValue ?? "") \(event["object"]?["metadata"]?["name"]?.stringValue ?? "")")
-                return !seen.contains("ADDED watched")
-            }
-            return seen
-        }
+        let watcher = collectWatch(api, "/api/v1/namespaces/default/persistentvolumeclaims?watch=true&resourceVersion=\(start)",
+                                   until: "ADDED watched")
         try await Task.sleep(for: .milliseconds(200))
         #expect(try cli("apply", "-f", "-", stdin: claims(["watched"]), agent: agent).status == 0)
         let seen = try await watcher.value
         #expect(seen.first == "ADDED watched")
         await #expect {
             try await api.watch("/api/v1/persistentvolumeclaims?watch=true&resourceVersion=-5") { _ in false }
-        } throws: { _ in true }
+        } throws: { ($0 as? BerthError)?.code == .gone }
         await agent.stop()
     }
 

@@ -150,14 +150,7 @@ import Testing
         let api = agent.client
         #expect(try runCLI(["apply", "-f", "-"], socket: agent.socket,
                            stdin: ManifestText.pv("v1", "1Gi", labels: "{tier: gold}")).status == 0)
-        let watcher = Task {
-            var seen: [String] = []
-            try await api.watch("/api/v1/persistentvolumes?watch=true&labelSelector=tier%3Dgold") { event in
-                seen.append("\(event["type"]?.stringValue ?? "") \(event["object"]?["metadata"]?["name"]?.stringValue ?? "")")
-                return !seen.contains("ADDED v2")
-            }
-            return seen
-        }
+        let watcher = collectWatch(api, "/api/v1/persistentvolumes?watch=true&labelSelector=tier%3Dgold", until: "ADDED v2")
         try await Task.sleep(for: .milliseconds(300))
         let patch = try jsonValue(#"{"metadata":{"labels":{"tier":"bronze"}}}"#)
         _ = try await api.call(.PATCH, "/api/v1/persistentvolumes/v1", body: patch, contentType: "application/merge-patch+json")
