@@ -8,7 +8,6 @@ final class SQLiteTransaction: CatalogTransaction {
     private(set) var revision: Int64
     let readOnly: Bool
     private(set) var changes: [Change] = []
-    private let encoder = JSON.encoder()
     let cache: ObjectCache
     /// Objects this transaction wrote or decoded; they join the shared cache only after commit.
     private(set) var written: [String: ObjectCache.Entry] = [:]
@@ -29,15 +28,37 @@ final class SQLiteTransaction: CatalogTransaction {
     }
 
     func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T? {
-        guard let stored = try getStored(kind: T.info.kind, namespace: namespace, name: name) else { return nil }
+        try current(T.self, namespace: namespace, name: name)?.object
+    }
+
+    /// An object and its stored revision as this transaction sees them, decoded at most once.
+    ///
+    /// What this write transaction wrote or read itself is current without asking SQLite (there is
+    /// one writer); otherwise one lookup gives the revision, and the body is decoded only when
+    /// neither this transaction nor the shared cache holds that revision.
+    private func current<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> (revision: Int64, object: T)? {
         let key = ObjectCache.key(T.info.kind, namespace, name)
-        if let e = written[key], e.revision == stored.revision, let o = e.object as? T { return o }
-        if let e = cache.get(key), e.revision == stored.revision, let o = e.object as? T { return o }
-        let object = try stored.decode(T.self)
-        let entry = ObjectCache.Entry(revision: stored.revision, object: object)
+        if let e = written[key], let o = e.object as? T { return (e.revision, o) }
+        let st = try db.cachedStatement(sql: "SELECT revision, body FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
+        let rows = try Row.fetchCursor(st, arguments: [T.info.kind, namespace, name])
+        guard let row = try rows.next() else { return nil }
+        let revision: Int64 = row[0]
+        if let e = cache.get(key), e.revision == revision, let o = e.object as? T {
+            if !readOnly { remember(key, e) }
+            return (revision, o)
+        }
+        let object = try row.withUnsafeData(atIndex: 1) { data in try T.decode(data: data ?? Data()) }
+        let entry = ObjectCache.Entry(revision: revision, object: object)
         // what a write transaction reads may not be committed yet: keep it local until commit
         if readOnly { cache.put(key, entry) } else { remember(key, entry) }
-        return object
+        return (revision, object)
+    }
+
+    /// Whether an object exists, without reading its body.
+    private func exists(kind: String, namespace: String, name: String) throws -> Bool {
+        if written[ObjectCache.key(kind, namespace, name)] != nil { return true }
+        let st = try db.cachedStatement(sql: "SELECT 1 FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
+        return try Row.fetchCursor(st, arguments: [kind, namespace, name]).next() != nil
     }
 
     func getStored(kind: String, namespace: String, name: String) throws -> StoredObject? {
@@ -71,7 +92,7 @@ final class SQLiteTransaction: CatalogTransaction {
         var obj = object
         obj.setTypeMeta()
         let (namespace, name) = key(obj)
-        if try getStored(kind: T.info.kind, namespace: namespace, name: name) != nil {
+        if try exists(kind: T.info.kind, namespace: namespace, name: name) {
             throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists")
         }
         revision += 1
@@ -81,7 +102,7 @@ final class SQLiteTransaction: CatalogTransaction {
         obj.metadata.resourceVersion = String(revision)
         obj.metadata.deletionTimestamp = nil
         obj.metadata.generation = 1
-        let data = try encoder.encode(obj)
+        let data = obj.jsonData()
         try db.cachedStatement(sql: "INSERT INTO objects (kind, namespace, name, uid, revision, body) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [T.info.kind, namespace, name, obj.metadata.uid, revision, data])
         try index(obj)
@@ -94,14 +115,11 @@ final class SQLiteTransaction: CatalogTransaction {
         var obj = object
         obj.setTypeMeta()
         let (namespace, name) = key(obj)
-        guard let stored = try getStored(kind: T.info.kind, namespace: namespace, name: name) else {
+        guard let (storedRevision, old) = try current(T.self, namespace: namespace, name: name) else {
             throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
         }
-        if let rv = obj.metadata.resourceVersion, !rv.isEmpty, rv != String(stored.revision) {
+        if let rv = obj.metadata.resourceVersion, !rv.isEmpty, rv != String(storedRevision) {
             throw BerthError.conflict("Operation cannot be fulfilled on \(T.info.plural) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again")
-        }
-        guard let old = try fetch(T.self, namespace: namespace, name: name) else {
-            throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
         }
         if let uid = obj.metadata.uid, !uid.isEmpty, uid != old.uid {
             throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(old.uid)")
@@ -111,7 +129,7 @@ final class SQLiteTransaction: CatalogTransaction {
         obj.metadata.creationTimestamp = old.metadata.creationTimestamp
         obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp
         obj.metadata.generation = old.metadata.generation
-        obj.metadata.resourceVersion = String(stored.revision)
+        obj.metadata.resourceVersion = String(storedRevision)
         if old.metadata.isDeleting, (obj.metadata.finalizers ?? []).isEmpty {
             try remove(obj, namespace: namespace)
             return obj
@@ -119,7 +137,7 @@ final class SQLiteTransaction: CatalogTransaction {
         if obj == old { return old }
         revision += 1
         obj.metadata.resourceVersion = String(revision)
-        let data = try encoder.encode(obj)
+        let data = obj.jsonData()
         try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
             .execute(arguments: [revision, data, T.info.kind, namespace, name])
         try index(obj)
@@ -130,7 +148,6 @@ final class SQLiteTransaction: CatalogTransaction {
     func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, uid: String?) throws -> T? {
         try checkWritable()
         let ns = T.info.isNamespaced ? namespace : ""
-        guard let stored = try getStored(kind: T.info.kind, namespace: ns, name: name) else { return nil }
         guard var obj = try fetch(T.self, namespace: ns, name: name) else { return nil }
         if let uid, !uid.isEmpty, uid != obj.uid {
             throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(obj.uid)")
@@ -140,7 +157,7 @@ final class SQLiteTransaction: CatalogTransaction {
             revision += 1
             obj.metadata.deletionTimestamp = Timestamp.now()
             obj.metadata.resourceVersion = String(revision)
-            let data = try encoder.encode(obj)
+            let data = obj.jsonData()
             try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
                 .execute(arguments: [revision, data, T.info.kind, ns, name])
             try index(obj)
@@ -155,7 +172,7 @@ final class SQLiteTransaction: CatalogTransaction {
         var obj = object
         revision += 1
         obj.metadata.resourceVersion = String(revision)
-        let data = try encoder.encode(obj)
+        let data = obj.jsonData()
         try db.cachedStatement(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
             .execute(arguments: [T.info.kind, namespace, obj.name])
         switch T.info.kind {

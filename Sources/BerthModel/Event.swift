@@ -22,6 +22,11 @@ public struct Event: KubeObject, Hashable {
         public var host: String?
     }
 
+    init(metadata: ObjectMeta, involvedObject: ObjectReference) {
+        self.metadata = metadata
+        self.involvedObject = involvedObject
+    }
+
     public init(about object: ObjectReference, type: String, reason: String, message: String, host: String) {
         let name = (object.name ?? "object") + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         self.metadata = ObjectMeta(name: name, namespace: (object.namespace ?? "").isEmpty ? "default" : object.namespace)

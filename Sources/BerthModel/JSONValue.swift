@@ -132,29 +132,29 @@ public enum JSON {
         return e
     }
 
+    /// Compact JSON; the stored kinds (and trees) are written by hand, anything else by JSONEncoder.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
-        try encoder().encode(value)
+        if let w = value as? any JSONWritable { return w.jsonData() }
+        return try encoder().encode(value)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        if let r = type as? any JSONReadable.Type { return try JSONReader.decode(r, from: data) as! T }
+        return try JSONDecoder().decode(type, from: data)
     }
 
-    /// Parses JSON bytes into a tree (through JSONSerialization: many times faster than decoding
-    /// `JSONValue` with JSONDecoder, which has to guess each value's type by trial).
+    /// Parses JSON bytes into a tree; a document that is not JSON is a bad request.
     public static func parse(_ data: Data) throws -> JSONValue {
         do {
-            return try JSONValue(any: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
-        } catch let e as BerthError {
-            throw e
-        } catch {
-            throw BerthError.badRequest("not valid JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")")
+            return try JSONReader.read(data) { try $0.value() }
+        } catch let e as JSONReadError {
+            throw BerthError.badRequest("not valid JSON: \(e.message)")
         }
     }
 
     /// Re-decodes a tree as a typed object.
     public static func convert<T: Decodable>(_ value: JSONValue, to type: T.Type) throws -> T {
-        try JSONDecoder().decode(type, from: try encode(value))
+        try decode(type, from: value.jsonData())
     }
 
     public static func tree<T: Encodable>(_ value: T) throws -> JSONValue {

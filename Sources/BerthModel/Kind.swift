@@ -54,7 +54,7 @@ public struct KindInfo: Sendable, Hashable {
 }
 
 /// One object kind berth stores: its JSON shape, defaults and validation.
-public protocol KubeObject: Codable, Sendable, Equatable {
+public protocol KubeObject: Codable, JSONCodable, Sendable, Equatable {
     static var info: KindInfo { get }
     var apiVersion: String? { get set }
     var kind: String? { get set }
@@ -91,30 +91,25 @@ extension KubeObject {
 
     /// Decodes a typed object from a tree, turning decoding failures into field errors.
     public static func decode(_ tree: JSONValue) throws -> Self {
-        do {
-            return try JSON.convert(tree, to: Self.self)
-        } catch let error as DecodingError {
-            throw BerthError.invalid("\(info.kind) is malformed: \(DecodingErrorText.describe(error))")
-        }
+        try decode(data: tree.jsonData())
     }
 
-    /// Decodes a request body: the typed object straight from bytes (one decode, no tree).
+    /// A request body: a document that is not JSON is a bad request, JSON of the wrong shape is invalid.
     public static func decode(body data: Data) throws -> Self {
         do {
-            return try JSONDecoder().decode(Self.self, from: data)
-        } catch let error as DecodingError {
-            if case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty {
-                throw BerthError.badRequest("the request body is not valid JSON: \(ctx.debugDescription)")
-            }
-            throw BerthError.invalid("\(info.kind) is malformed: \(DecodingErrorText.describe(error))")
+            return try JSONReader.decode(Self.self, from: data)
+        } catch let e as JSONReadError where e.isSyntax {
+            throw BerthError.badRequest("the request body is not valid JSON: \(e.message)")
+        } catch let e as JSONReadError {
+            throw BerthError.invalid("\(info.kind) is malformed: \(e)")
         }
     }
 
     public static func decode(data: Data) throws -> Self {
         do {
-            return try JSONDecoder().decode(Self.self, from: data)
-        } catch let error as DecodingError {
-            throw BerthError.invalid("\(info.kind) is malformed: \(DecodingErrorText.describe(error))")
+            return try JSONReader.decode(Self.self, from: data)
+        } catch let e as JSONReadError {
+            throw BerthError.invalid("\(info.kind) is malformed: \(e)")
         }
     }
 }

@@ -53,6 +53,15 @@ public struct OwnerReference: Codable, Sendable, Hashable {
     public var uid: String
     public var controller: Bool?
     public var blockOwnerDeletion: Bool?
+
+    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = nil, blockOwnerDeletion: Bool? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.uid = uid
+        self.controller = controller
+        self.blockOwnerDeletion = blockOwnerDeletion
+    }
 }
 
 /// A reference to another object (`claimRef`, `involvedObject`).

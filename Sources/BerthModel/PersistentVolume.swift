@@ -152,6 +152,7 @@ public struct VolumeNodeAffinity: Codable, Sendable, Hashable {
 
 public struct NodeSelector: Codable, Sendable, Hashable {
     public var nodeSelectorTerms: [Term]
+    public init(nodeSelectorTerms: [Term]) { self.nodeSelectorTerms = nodeSelectorTerms }
     public struct Term: Codable, Sendable, Hashable {
         public var matchExpressions: [LabelSelector.Requirement]?
         public var matchFields: [LabelSelector.Requirement]?

@@ -13,28 +13,54 @@ import Foundation
 /// Answer: `{"kind":"ApplyResult","items":[{"kind","namespace","name","result":"created|configured|unchanged"}]}`.
 struct BatchApply {
     /// The request, decoded straight into typed objects (no intermediate tree).
-    struct Request: Decodable {
+    struct Request {
         var mode: String?
         var namespace: String?
-        var items: [Item]
+        var items: [Item] = []
+
+        init(body: Data) throws {
+            var raw: [[UInt8]] = []
+            try JSONReader.read(body) { r in
+                try r.object { r, k in
+                    switch k {
+                    case "mode": mode = try r.optString()
+                    case "namespace": namespace = try r.optString()
+                    case "items": try r.array { raw.append(try $0.rawValue()) }
+                    default: try r.skip()
+                    }
+                }
+            }
+            items = try raw.enumerated().map { i, bytes in
+                do {
+                    return try Item(bytes, position: "item \(i + 1)")
+                } catch let e as JSONReadError {
+                    throw BerthError.invalid("item \(i + 1) is malformed: \(e)")
+                }
+            }
+        }
     }
 
     /// One object of any served kind, decoded by its `kind`.
-    struct Item: Decodable, @unchecked Sendable {
+    struct Item: @unchecked Sendable {
         var info: KindInfo
         var object: any KubeObject
 
-        enum Keys: String, CodingKey { case kind, apiVersion }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Keys.self)
-            let kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? ""
-            let apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? ""
+        init(_ bytes: [UInt8], position: String) throws {
+            var kind = "", apiVersion = ""
+            try JSONReader.read(bytes) { r in
+                try r.object { r, k in
+                    switch k {
+                    case "kind": kind = try r.optString() ?? ""
+                    case "apiVersion": apiVersion = try r.optString() ?? ""
+                    default: try r.skip()
+                    }
+                }
+            }
             var tree: JSONValue = .object(["kind": .string(kind), "apiVersion": .string(apiVersion)])
             if kind.isEmpty { tree = .object(["apiVersion": .string(apiVersion)]) }
-            let position = decoder.codingPath.last?.intValue.map { "item \($0 + 1)" } ?? "an item"
             info = try Manifest.kindInfo(of: tree, source: position)
-            object = try ObjectTypes.type(for: info).init(from: decoder)
+            let type = ObjectTypes.type(for: info)
+            object = try JSONReader.decode(type, from: bytes)
         }
     }
 
@@ -57,11 +83,13 @@ struct BatchApply {
     static func run(body: Data, catalog: any Catalog) async throws -> Data {
         let request: Request
         do {
-            request = try JSONDecoder().decode(Request.self, from: body)
+            request = try Request(body: body)
         } catch let e as BerthError {
             throw BerthError(e.code, "\(e.message); nothing was applied")
-        } catch let e as DecodingError {
-            throw BerthError.invalid("the apply request is malformed: \(DecodingErrorText.describe(e)); nothing was applied")
+        } catch let e as JSONReadError where e.isSyntax {
+            throw BerthError.badRequest("the apply request is not valid JSON: \(e.message); nothing was applied")
+        } catch let e as JSONReadError {
+            throw BerthError.invalid("the apply request is malformed: \(e); nothing was applied")
         }
         let mode = request.mode ?? "apply"
         guard mode == "apply" || mode == "create" else {

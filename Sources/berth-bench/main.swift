@@ -181,17 +181,20 @@ if args.contains("--codec") {
     pv.metadata.creationTimestamp = Timestamp.now()
     pv.status = .init(phase: "Available")
     let n = 20000
+    func perCall(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = ContinuousClock.now
+        for _ in 0..<n { try body() }
+        return seconds(ContinuousClock.now - t0) / Double(n) * 1e6
+    }
     let encoder = JSON.encoder()
-    var data = Data()
-    let t0 = ContinuousClock.now
-    for _ in 0..<n { data = try encoder.encode(pv) }
-    let t1 = ContinuousClock.now
-    for _ in 0..<n { _ = try JSONDecoder().decode(PersistentVolume.self, from: data) }
-    let t2 = ContinuousClock.now
-    for _ in 0..<n { _ = try JSON.parse(data) }
-    let t3 = ContinuousClock.now
-    print(String(format: "PV (%d bytes): encode %.1f µs, decode %.1f µs, parse to tree %.1f µs", data.count,
-                 seconds(t1 - t0) / Double(n) * 1e6, seconds(t2 - t1) / Double(n) * 1e6, seconds(t3 - t2) / Double(n) * 1e6))
+    let data = pv.jsonData()
+    let codableEncode = try perCall { _ = try encoder.encode(pv) }
+    let codableDecode = try perCall { _ = try JSONDecoder().decode(PersistentVolume.self, from: data) }
+    let encode = perCall { _ = pv.jsonData() }
+    let decode = try perCall { _ = try PersistentVolume.decode(data: data) }
+    let parse = try perCall { _ = try JSON.parse(data) }
+    print(String(format: "PV (%d bytes): hand-written encode %.1f µs, decode %.1f µs; Codable (Foundation) encode %.1f µs, decode %.1f µs; parse to tree %.1f µs",
+                 data.count, encode, decode, codableEncode, codableDecode, parse))
     exit(0)
 }
 
