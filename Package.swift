@@ -21,7 +21,9 @@ let package = Package(
         .target(name: "BerthModel", dependencies: [
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
-        .target(name: "BerthLinux", exclude: ["README.md"]),
+        .target(name: "CLoop"),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .target(name: "BerthLinux", dependencies: ["CLoop", "CBlkid"], exclude: ["README.md"]),
         .target(name: "BerthCatalog", dependencies: [
             "BerthModel",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -147,3 +147,44 @@ extension VolumeController {
         }
     }
 }
+
+extension VolumeController {
+    /// At start: every loop volume of this agent's pools is adopted or re-attached, checked against
+    /// the TYPE and UUID its PV records, and mounted again (a reboot drops attachments and mounts).
+    /// A volume that cannot be brought back goes Failed with the reason; nothing is recreated.
+    public func restoreLoopVolumes() async {
+        guard let loop = provisioners[Keys.loopProvisioner] as? LoopProvisioner else { return }
+        let volumes: [PersistentVolume]
+        do {
+            volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
+        } catch {
+            logger.error("cannot list volumes to restore loop devices", metadata: ["error": "\(error)"])
+            return
+        }
+        for pv in volumes where pv.metadata.annotation(Keys.provisionedBy) == Keys.loopProvisioner
+            && pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
+            && (pv.phase != "Failed" || pv.status?.reason == PersistentVolume.unavailableReason) {
+            guard let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "") else { continue }
+            do {
+                _ = try await loop.restore(pv, in: pool)
+                if pv.status?.reason == PersistentVolume.unavailableReason {
+                    try await catalog.write { tx in
+                        guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
+                        current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
+                        try tx.update(current)
+                        try self.event(tx, current.reference, "Normal", "VolumeRestored", "the loop volume is attached and mounted again")
+                    }
+                }
+            } catch {
+                let message = "\(error)"
+                logger.error("a loop volume could not be restored", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+                try? await catalog.write { tx in
+                    guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
+                    current.setPhase("Failed", message: message, reason: PersistentVolume.unavailableReason)
+                    try tx.update(current)
+                    try self.event(tx, current.reference, "Warning", PersistentVolume.unavailableReason, message)
+                }
+            }
+        }
+    }
+}

@@ -1,6 +1,8 @@
 import BerthCatalog
+import BerthLinux
 import BerthModel
 import BerthStorage
+import Foundation
 
 extension VolumeController {
     func event(_ tx: any CatalogTransaction, _ ref: ObjectReference, _ type: String, _ reason: String, _ message: String) throws {
@@ -167,7 +169,28 @@ extension VolumeController {
         pv.spec.persistentVolumeReclaimPolicy = sc.reclaimPolicy ?? "Delete"
         pv.spec.storageClassName = sc.name
         pv.spec.mountOptions = sc.mountOptions
-        pv.spec.hostPath = .init(path: pool.volumePath(pvName), type: "Directory")
+        if sc.provisioner == Keys.loopProvisioner {
+            let isBlock = claim.volumeMode == "Block"
+            let fsType = sc.parameters?["fsType"] ?? sc.parameters?["csi.storage.k8s.io/fstype"] ?? "ext4"
+            if !isBlock, !Filesystem.supported.contains(fsType) {
+                try event(tx, ref, "Warning", "ProvisioningFailed", "storage class \"\(sc.name)\" asks for fsType \"\(fsType)\"; berth.io/loop formats only \(Filesystem.supported.joined(separator: " and ")) — fix the class's 'fsType' parameter")
+                try setPending(tx, claim)
+                return SyncResult()
+            }
+            if !isBlock, fsType == "xfs", request < Filesystem.xfsMinimumBytes {
+                try event(tx, ref, "Warning", "ProvisioningFailed", "xfs volumes must be at least 300Mi (mkfs.xfs refuses smaller ones); request more, or use an ext4 class")
+                try setPending(tx, claim)
+                return SyncResult()
+            }
+            let path = pool.volumePath(isBlock ? LoopProvisioner.deviceLinkName(pvName) : pvName)
+            pv.spec.local = .init(path: path, fsType: isBlock ? nil : fsType)
+            if !isBlock {
+                pv.metadata.setAnnotation(Keys.fsType, fsType)
+                pv.metadata.setAnnotation(Keys.fsUUID, UUID().uuidString.lowercased())
+            }
+        } else {
+            pv.spec.hostPath = .init(path: pool.volumePath(pvName), type: "Directory")
+        }
         pv.spec.nodeAffinity = .hostname(pool.node)
         var claimRef = ref
         claimRef.resourceVersion = nil

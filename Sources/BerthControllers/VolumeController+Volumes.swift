@@ -60,7 +60,8 @@ extension VolumeController {
             return SyncResult(claims: [Key(claim.namespace, claim.name)])
         }
         if claim.volumeName == pv.name {
-            if pv.phase != "Bound" {
+            // a volume the agent could not bring back at start stays Failed until a start can
+            if pv.phase != "Bound", pv.status?.reason != PersistentVolume.unavailableReason {
                 pv.setPhase("Bound")
                 try tx.update(pv)
             }

@@ -129,6 +129,58 @@ public final class SafeDirectory {
         return out
     }
 
+    /// Creates a sparse regular file of `bytes` and flushes it (file and entry); false when it
+    /// already existed (it is left as it is: never truncated, never reused blindly).
+    /// The corresponding calls are `openat(O_CREAT|O_EXCL|O_NOFOLLOW)` and `ftruncate`.
+    public func createSparseFile(_ name: String, bytes: Int64, mode: mode_t = 0o600) throws(SystemError) -> Bool {
+        try Self.checkName(name, in: path)
+        let file = openat(fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        if file < 0 {
+            let e = Glibc.errno
+            if e == EEXIST, kind(of: name) == .file { return false }
+            throw SystemError("openat", path: "\(path)/\(name)", errno: e)
+        }
+        defer { close(file) }
+        do {
+            try sys("ftruncate", "\(path)/\(name)") { ftruncate(file, off_t(bytes)) }
+            try sys("fsync", "\(path)/\(name)") { fsync(file) }
+            try sync()
+        } catch {
+            _ = unlinkat(fd, name, 0)
+            throw error
+        }
+        return true
+    }
+
+    /// Grows a regular file to `bytes` (never shrinks it) and flushes it.
+    public func growFile(_ name: String, to bytes: Int64) throws(SystemError) {
+        try Self.checkName(name, in: path)
+        let file = try sys("openat", "\(path)/\(name)") { openat(fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC) }
+        defer { close(file) }
+        var st = stat()
+        try sys("fstat", "\(path)/\(name)") { fstat(file, &st) }
+        guard Int64(st.st_size) < bytes else { return }
+        try sys("ftruncate", "\(path)/\(name)") { ftruncate(file, off_t(bytes)) }
+        try sys("fsync", "\(path)/\(name)") { fsync(file) }
+    }
+
+    /// The size of a regular child file, nil when missing. Does not follow a symlink.
+    public func fileSize(_ name: String) -> Int64? {
+        var st = stat()
+        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int64(st.st_size)
+    }
+
+    /// Points a symlink named `name` at `target`, replacing an older link atomically.
+    public func setSymlink(_ name: String, to target: String) throws(SystemError) {
+        try Self.checkName(name, in: path)
+        let temp = ".\(name).tmp"
+        _ = unlinkat(fd, temp, 0)
+        try sys("symlinkat", "\(path)/\(temp)") { symlinkat(target, fd, temp) }
+        try sys("renameat", "\(path)/\(name)") { renameat(fd, temp, fd, name) }
+        try sync()
+    }
+
     /// Flushes this directory's entries to disk. The corresponding call is `fsync`.
     public func sync() throws(SystemError) {
         try sys("fsync", path) { fsync(fd) }

@@ -65,7 +65,8 @@ public enum Binding {
         var ref = claim.reference
         ref.resourceVersion = nil
         pv.spec.claimRef = ref
-        pv.setPhase("Bound")
+        // a volume the agent could not bring back stays Failed until it can (the bind itself holds)
+        if !pv.isUnavailable { pv.setPhase("Bound") }
         if claim.volumeName.isEmpty {
             claim.metadata.setAnnotation(Keys.boundByController, "yes")
         }

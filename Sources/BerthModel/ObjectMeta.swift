@@ -104,6 +104,9 @@ public enum Keys {
     public static let deleting = "berth.io/deleting"
     public static let node = "berth.io/node"
     public static let pool = "berth.io/pool"
+    /// Loop volumes: the filesystem type and UUID chosen before mkfs and checked at every attach.
+    public static let fsType = "berth.io/fs-type"
+    public static let fsUUID = "berth.io/fs-uuid"
 
     public static let hostPathProvisioner = "berth.io/hostpath"
     public static let loopProvisioner = "berth.io/loop"

@@ -31,6 +31,7 @@ public struct PersistentVolume: KubeObject, Hashable {
     public struct LocalSource: Codable, Sendable, Hashable {
         public var path: String
         public var fsType: String?
+        public init(path: String, fsType: String? = nil) { self.path = path; self.fsType = fsType }
     }
 
     public struct Status: Codable, Sendable, Hashable {
@@ -48,6 +49,9 @@ public struct PersistentVolume: KubeObject, Hashable {
     }
 
     public var phase: String { status?.phase ?? "Pending" }
+    /// Failed because its backing store could not be brought back (missing file, wrong filesystem).
+    public var isUnavailable: Bool { phase == "Failed" && status?.reason == Self.unavailableReason }
+    public static let unavailableReason = "VolumeUnavailable"
     public var capacity: Quantity? { spec.capacity?["storage"] }
     public var capacityBytes: Int64 { capacity?.bytes ?? 0 }
     /// `class(pv)`: the beta annotation wins over the field.

@@ -32,9 +32,10 @@ public enum Agent {
         let catalog = try SQLiteCatalog(path: stateDir + "/catalog.sqlite", logger: logger)
         try await bootstrap(catalog: catalog, stateDir: stateDir, logger: logger)
 
-        let controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner()],
+        let controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner(), LoopProvisioner()],
                                           resyncInterval: .seconds(options.resyncSeconds), logger: logger)
         try await controller.refreshNodes()
+        await controller.restoreLoopVolumes()
 
         let api = APIRouter(catalog: catalog, version: VersionInfo(), logger: logger)
         let socket = options.resolvedSocket
@@ -85,21 +86,35 @@ public enum Agent {
         return (host, port)
     }
 
-    /// First start: the default StorageClass. A class the user deleted later is not brought back.
+    /// First start: the default StorageClasses, `berth-hostpath` (the default) and `berth-loop`.
+    /// A class the user deleted later is not brought back; an agent that bootstrapped before loop
+    /// volumes existed gets `berth-loop` once.
     static func bootstrap(catalog: SQLiteCatalog, stateDir: String, logger: Logger) async throws {
-        let marker = "bootstrapped"
         let root = try SafeDirectory(path: stateDir)
-        if try root.readFile(marker) != nil { return }
-        try await catalog.write { tx in
-            if try tx.get(StorageClass.self, name: "berth-hostpath") == nil {
-                var sc = StorageClass(name: "berth-hostpath", provisioner: Keys.hostPathProvisioner,
-                                      parameters: ["pool": "default"], isDefault: true)
-                sc.applyDefaults()
-                try tx.create(sc)
+        let defaults: [(marker: String, make: () -> StorageClass)] = [
+            ("bootstrapped", {
+                StorageClass(name: "berth-hostpath", provisioner: Keys.hostPathProvisioner, parameters: ["pool": "default"], isDefault: true)
+            }),
+            ("bootstrapped-loop", {
+                var sc = StorageClass(name: "berth-loop", provisioner: Keys.loopProvisioner, parameters: ["pool": "default", "fsType": "ext4"],
+                                      reclaimPolicy: "Delete")
+                sc.allowVolumeExpansion = true
+                return sc
+            }),
+        ]
+        for (marker, make) in defaults {
+            if try root.readFile(marker) != nil { continue }
+            let sc = make()
+            let created = try await catalog.write { tx -> Bool in
+                guard try tx.get(StorageClass.self, name: sc.name) == nil else { return false }
+                var c = sc
+                c.applyDefaults()
+                try tx.create(c)
+                return true
             }
+            try root.writeFile(marker, contents: Array("1\n".utf8))
+            if created { logger.info("created default StorageClass \(sc.name)") }
         }
-        try root.writeFile(marker, contents: Array("1\n".utf8))
-        logger.info("created default StorageClass berth-hostpath")
     }
 }
 

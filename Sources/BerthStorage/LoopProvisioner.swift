@@ -1,0 +1,146 @@
+import BerthLinux
+import BerthModel
+import Foundation
+
+/// Loop-device volumes: a sparse backing file `<pool>/<pv>.img` attached to a loop device, either
+/// formatted (ext4 or xfs) and mounted at `<pool>/<pv>/` (Filesystem mode), or handed over raw
+/// through the link `<pool>/<pv>.dev`, which berth re-points at every attach because loop numbers
+/// change (Block mode). The capacity is a hard limit: the filesystem cannot outgrow its file.
+///
+/// A device is formatted only when libblkid finds nothing on it and the PV is still a provisioning
+/// intent; anything else with a signature that differs from what the PV records is never
+/// formatted and never mounted.
+public struct LoopProvisioner: VolumeProvisioner {
+    public let name = Keys.loopProvisioner
+
+    public init() {}
+
+    public static func imageName(_ volume: String) -> String { volume + ".img" }
+    public static func deviceLinkName(_ volume: String) -> String { volume + ".dev" }
+
+    /// The size of the backing file for a request: rounded up to whole MiB.
+    public static func fileBytes(for request: Int64) -> Int64 {
+        let mib: Int64 = 1 << 20
+        return (max(request, mib) + mib - 1) / mib * mib
+    }
+
+    public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
+        _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true) }
+    }
+
+    /// Brings an existing volume back after an agent restart or a reboot: adopts or re-attaches
+    /// its device, checks TYPE and UUID against the PV, mounts it. Never creates or formats.
+    /// Returns the device now backing it.
+    public func restore(_ volume: PersistentVolume, in pool: StoragePool) async throws -> LoopDevice {
+        try await Blocking.run { try Self.materialise(volume, in: pool, creating: false) }
+    }
+
+    static func materialise(_ volume: PersistentVolume, in pool: StoragePool, creating: Bool) throws -> LoopDevice {
+        let root = try PoolMarker.openRoot(pool)
+        let image = imageName(volume.name)
+        let imagePath = pool.volumePath(image)
+        do {
+            if creating {
+                _ = try root.createSparseFile(image, bytes: fileBytes(for: volume.capacityBytes))
+            } else if root.fileSize(image) == nil {
+                throw BerthError.notFound("PV \(volume.name): its backing file \(imagePath) is missing (is the pool's disk mounted?); berth will not create it again empty — restore the file, or delete the PV")
+            }
+            let (device, _) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)")
+            if volume.volumeMode == "Block" {
+                try root.setSymlink(deviceLinkName(volume.name), to: device.path)
+                return device
+            }
+            try checkOrFormat(volume, device: device, formatIfEmpty: creating && volume.metadata.annotation(Keys.provisioning) != nil)
+            try mount(volume, device: device, root: root, pool: pool)
+            return device
+        } catch let e as SystemError {
+            throw BerthError.internalError("PV \(volume.name): \(e); check the pool \(pool.path) and that this host can do loop devices (berth doctor)", underlying: e.description)
+        } catch let e as ToolError {
+            throw BerthError.internalError("PV \(volume.name): \(e)", underlying: e.description)
+        }
+    }
+
+    /// The probe must show exactly the filesystem the PV records; an empty device is formatted
+    /// only while the PV is still being provisioned.
+    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool) throws {
+        let type = volume.metadata.annotation(Keys.fsType) ?? "ext4"
+        guard let uuid = volume.metadata.annotation(Keys.fsUUID) else {
+            throw BerthError.invalid("PV \(volume.name) has no \(Keys.fsUUID) annotation; berth cannot verify what its device holds and will not mount it")
+        }
+        var probe = BlockProbe.probe(device.path)
+        if probe == .empty, formatIfEmpty {
+            try Filesystem.make(type, on: device.path, uuid: uuid)
+            probe = BlockProbe.probe(device.path)
+        }
+        guard case .found(let values) = probe, values["TYPE"] == type, values["UUID"]?.lowercased() == uuid.lowercased() else {
+            throw BerthError.conflict("PV \(volume.name): \(device.path) holds \(probe.summary), but the PV records \(type) with UUID \(uuid); berth will not format or mount it — inspect the backing file \(imageName(volume.name))")
+        }
+    }
+
+    static func mount(_ volume: PersistentVolume, device: LoopDevice, root: SafeDirectory, pool: StoragePool) throws {
+        let target = pool.volumePath(volume.name)
+        _ = try root.makeChild(volume.name, mode: 0o755)
+        if let mounted = Mount.entry(at: target) {
+            guard mounted.major == 7, mounted.minor == UInt32(device.number) else {
+                throw BerthError.conflict("PV \(volume.name): \(target) already has another filesystem mounted on it (device \(mounted.major):\(mounted.minor)); unmount it")
+            }
+        } else {
+            try Mount.mount(device: device.path, at: target, type: volume.metadata.annotation(Keys.fsType) ?? "ext4",
+                            options: volume.spec.mountOptions ?? [])
+        }
+        let top = try root.openChild(volume.name)
+        if let bytes = try top.readFile(VolumeIdentity.fileName) {
+            let found = try? JSON.decode(VolumeIdentity.self, from: Data(bytes))
+            guard found?.uid == volume.uid else {
+                throw BerthError.conflict("PV \(volume.name): the filesystem on \(device.path) belongs to \(found.map { "PV \($0.volume) (uid \($0.uid))" } ?? "an unknown volume"); berth will not serve it as this volume")
+            }
+        } else {
+            let identity = VolumeIdentity(volume: volume.name, uid: volume.uid,
+                                          claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
+                                          provisioner: Keys.loopProvisioner)
+            try top.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(identity)))
+            _ = fchmod(top.fd, 0o777)
+        }
+    }
+
+    public func delete(_ volume: PersistentVolume, pools: [StoragePool]) async throws {
+        guard let pool = Self.pool(of: volume, in: pools) else {
+            throw BerthError(.permissionDenied, "PV \(volume.name): its pool (\(volume.metadata.annotation(Keys.node) ?? "?")/\(volume.metadata.annotation(Keys.pool) ?? "?")) is not in this agent's config; berth deletes loop volumes only in its pools")
+        }
+        try await Blocking.run {
+            do {
+                let root = try PoolMarker.openRoot(pool)
+                let target = pool.volumePath(volume.name)
+                let imagePath = pool.volumePath(Self.imageName(volume.name))
+                // each step is idempotent: after a crash the next attempt picks up where this one stopped
+                try Mount.unmount(target)
+                Failpoint.hit("loop-after-unmount")
+                if let device = LoopDevice.find(backing: imagePath) { try device.detach() }
+                Failpoint.hit("loop-after-detach")
+                if root.kind(of: volume.name) == .directory {
+                    let leftover = try root.openChild(volume.name).entries()
+                    guard leftover.isEmpty else {
+                        throw BerthError.conflict("PV \(volume.name): \(target) is not mounted but holds files; berth will not delete them — move them away")
+                    }
+                    try root.removeTree(volume.name)
+                }
+                try root.removeTree(Self.deviceLinkName(volume.name))
+                try root.removeTree(Self.imageName(volume.name))
+                try root.sync()
+            } catch let e as SystemError {
+                throw BerthError.internalError("PV \(volume.name): \(e)", underlying: e.description)
+            }
+        }
+    }
+
+    public func verify(_ volume: PersistentVolume, pools: [StoragePool]) async throws -> VolumeHealth {
+        guard let pool = Self.pool(of: volume, in: pools) else { return .missing("its pool is not in this agent's config") }
+        let root = try PoolMarker.openRoot(pool)
+        return root.fileSize(Self.imageName(volume.name)) == nil ? .missing("backing file \(pool.volumePath(Self.imageName(volume.name))) is missing") : .healthy
+    }
+
+    static func pool(of volume: PersistentVolume, in pools: [StoragePool]) -> StoragePool? {
+        let node = volume.metadata.annotation(Keys.node), name = volume.metadata.annotation(Keys.pool)
+        return pools.first { $0.node == node && $0.name == name }
+    }
+}

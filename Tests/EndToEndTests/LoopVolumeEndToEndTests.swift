@@ -1,0 +1,181 @@
+import BerthClient
+import BerthModel
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Loop-device volumes through the real agent: real loop devices, mkfs, mount and blkid.
+/// Privileged and serialized; each test removes what it made and checks that no device or mount of
+/// its own directory is left.
+@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: Privileged.shouldRun, "needs root, /dev/loop-control and mkfs.ext4"))
+struct LoopVolumeEndToEndTests {
+    let dir = TemporaryDirectory(prefix: "berth-loop")
+    var state: String { dir.sub("state") }
+    var pool: String { dir.sub("state/pools/default") }
+
+    func claim(_ name: String, size: String, mode: String = "Filesystem", cls: String = "berth-loop") -> String {
+        """
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {name: \(name)}
+        spec:
+          accessModes: [ReadWriteOnce]
+          volumeMode: \(mode)
+          storageClassName: \(cls)
+          resources: {requests: {storage: \(size)}}
+        """
+    }
+
+    func apply(_ yaml: String, _ agent: AgentProcess) throws {
+        let r = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: yaml)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func volume(of claim: String, _ agent: AgentProcess) async throws -> JSONValue? {
+        guard try await eventually(timeout: .seconds(30), {
+            try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: claim)?["status"]?["phase"]?.stringValue == "Bound"
+        }) else { return nil }
+        let c = try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: claim)
+        return try await agent.client.get(.persistentVolume, namespace: nil, name: c?["spec"]?["volumeName"]?.stringValue ?? "")
+    }
+
+    /// Loop devices and mounts that belong to this test's directory.
+    func leftovers() -> String {
+        let loops = shell("losetup -a | grep -F '\(dir.path)' || true").output
+        let mounts = shell("grep -F '\(dir.path)' /proc/self/mountinfo || true").output
+        return (loops + mounts).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func deviceOf(mountPoint: String) -> String {
+        shell("findmnt -n -o SOURCE --target '\(mountPoint)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func ext4VolumeIsFormattedMountedLimitedAndSurvivesCrashRebootAndDelete() async throws {
+        var agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        try apply(claim("data", size: "64Mi"), agent)
+        let pv = try #require(try await volume(of: "data", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        let uuid = try #require(pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue)
+        let path = try #require(pv["spec"]?["local"]?["path"]?.stringValue)
+        #expect(path == "\(pool)/\(name)")
+        // blkid on its device reports ext4 and the UUID the PV records; the path is its mount point
+        let device = deviceOf(mountPoint: path)
+        #expect(device.hasPrefix("/dev/loop"))
+        #expect(shell("blkid -p -s TYPE -o value \(device)").output.contains("ext4"))
+        #expect(shell("blkid -p -s UUID -o value \(device)").output.trimmingCharacters(in: .whitespacesAndNewlines) == uuid)
+        #expect(shell("findmnt -n -o TARGET --source \(device)").output.contains(path))
+        // the capacity is a hard limit
+        #expect(shell("echo kept > '\(path)/data.txt' && sync").status == 0)
+        #expect(shell("dd if=/dev/zero of='\(path)/big' bs=1M count=80 2>&1").status != 0)
+        #expect(shell("rm -f '\(path)/big'").status == 0)
+        let described = try runCLI(["describe", "pv", name], socket: agent.socket)
+        #expect(described.stdout.contains(uuid) && described.stdout.contains("berth.io/fs-type=ext4"))
+
+        // kill -9, start: the same device identity and data
+        await agent.kill()
+        agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        #expect(shell("cat '\(path)/data.txt'").output == "kept\n")
+        #expect(shell("blkid -p -s UUID -o value \(deviceOf(mountPoint: path))").output.contains(uuid))
+
+        // a simulated reboot: unmount and detach behind the agent's back, then start it
+        _ = await agent.stop()
+        let dev = deviceOf(mountPoint: path)
+        #expect(shell("umount '\(path)' && losetup -d \(dev)").status == 0)
+        #expect(leftovers().isEmpty)
+        agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        #expect(shell("cat '\(path)/data.txt'").output == "kept\n")
+        #expect(shell("blkid -p -s UUID -o value \(deviceOf(mountPoint: path))").output.contains(uuid))
+
+        // delete: mount, device and file go
+        #expect(try runCLI(["delete", "pvc", "data"], socket: agent.socket).status == 0)
+        #expect(try await eventually { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
+        #expect(leftovers().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name).img"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+        _ = await agent.stop()
+    }
+
+    @Test func blockModeAndXfsAndAMissingBackingFile() async throws {
+        var agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        try apply("""
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: loop-xfs}
+            provisioner: berth.io/loop
+            parameters: {fsType: xfs}
+            """, agent)
+        try apply([claim("raw", size: "32Mi", mode: "Block"), claim("xfs", size: "320Mi", cls: "loop-xfs"),
+                   claim("gone", size: "16Mi")].joined(separator: "\n---\n"), agent)
+        // Block: the path is a link to a loop device whose size is the request
+        let raw = try #require(try await volume(of: "raw", agent))
+        let link = try #require(raw["spec"]?["local"]?["path"]?.stringValue)
+        let target = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        #expect(target.hasPrefix("/dev/loop"))
+        #expect(shell("blockdev --getsize64 \(target)").output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(32 << 20)")
+        let path = try runCLI(["volume", "path", "raw"], socket: agent.socket)
+        #expect(path.stdout.contains(link), "\(path.stdout) \(path.stderr)")
+        // xfs by parameter
+        let xfs = try #require(try await volume(of: "xfs", agent))
+        let xfsPath = xfs["spec"]?["local"]?["path"]?.stringValue ?? ""
+        #expect(shell("findmnt -n -o FSTYPE --target '\(xfsPath)'").output.contains("xfs"))
+        // a missing backing file: Failed with an event, nothing created in its place
+        let gone = try #require(try await volume(of: "gone", agent))
+        let goneName = gone["metadata"]?["name"]?.stringValue ?? ""
+        let gonePath = gone["spec"]?["local"]?["path"]?.stringValue ?? ""
+        _ = await agent.stop()
+        let device = deviceOf(mountPoint: gonePath)
+        #expect(shell("umount '\(gonePath)' && losetup -d \(device) && rm '\(pool)/\(goneName).img'").status == 0)
+        agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        let failed = try await agent.client.get(.persistentVolume, namespace: nil, name: goneName)
+        #expect(failed?["status"]?["phase"]?.stringValue == "Failed")
+        #expect(failed?["status"]?["message"]?.stringValue?.contains("backing file") == true)
+        #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(goneName).img"))
+        // everything deleted leaves nothing behind
+        #expect(try runCLI(["delete", "pvc", "raw", "xfs", "gone"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await agent.client.list(.persistentVolume, namespace: nil).items.isEmpty
+        })
+        #expect(leftovers().isEmpty)
+        _ = await agent.stop()
+    }
+
+    @Test func aFileThatAlreadyCarriesAFilesystemIsNeverFormatted() async throws {
+        // an admin's image with ext4 on it, put where berth's next volume would go, is refused
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        try apply(claim("first", size: "16Mi"), agent)
+        let pv = try #require(try await volume(of: "first", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        let uuid = pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue ?? ""
+        _ = await agent.stop()
+        // replace its image with a foreign ext4 image: the next start must refuse to mount it
+        let path = "\(pool)/\(name)"
+        let dev = deviceOf(mountPoint: path)
+        #expect(shell("umount '\(path)' && losetup -d \(dev)").status == 0)
+        #expect(shell("rm '\(pool)/\(name).img' && truncate -s 16M '\(pool)/\(name).img' && mkfs.ext4 -q '\(pool)/\(name).img'").status == 0)
+        let foreign = shell("blkid -p -s UUID -o value '\(pool)/\(name).img'").output
+        let again = AgentProcess(stateDir: state)
+        try await again.start()
+        let after = try await again.client.get(.persistentVolume, namespace: nil, name: name)
+        #expect(after?["status"]?["phase"]?.stringValue == "Failed")
+        #expect(after?["status"]?["message"]?.stringValue?.contains("will not format or mount") == true)
+        #expect(shell("blkid -p -s UUID -o value '\(pool)/\(name).img'").output == foreign)
+        #expect(!foreign.contains(uuid))
+        #expect(shell("findmnt '\(path)'").status != 0)
+        _ = await again.stop()
+        // clean up what the test made (the agent refuses to touch a foreign image, as it should)
+        _ = shell("for d in $(losetup -j '\(pool)/\(name).img' | cut -d: -f1); do losetup -d $d; done")
+        #expect(leftovers().isEmpty)
+    }
+
+    @Test func doctorSaysThisHostCanDoLoopVolumes() throws {
+        let r = try runCLI(["doctor"], socket: nil)
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stdout.contains("ok   /dev/loop-control") && r.stdout.contains("libblkid"))
+    }
+}
