@@ -178,4 +178,26 @@ struct LoopVolumeEndToEndTests {
         #expect(r.status == 0, "\(r.stdout)")
         #expect(r.stdout.contains("ok   /dev/loop-control") && r.stdout.contains("libblkid"))
     }
+
+    @Test(arguments: ["loop-after-unmount", "loop-after-detach"])
+    func aCrashBetweenDeletionStepsStillEndsWithNothingLeft(failpoint: String) async throws {
+        var agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        try apply(claim("doomed", size: "16Mi"), agent)
+        let pv = try #require(try await volume(of: "doomed", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        _ = await agent.stop()
+        agent = AgentProcess(stateDir: state)
+        try await agent.start(failpoint: failpoint)
+        _ = try runCLI(["delete", "pvc", "doomed", "--wait=false"], socket: agent.socket)
+        // the agent dies (SIGKILL) between two steps of the deletion
+        _ = await agent.waitForExit(timeout: .seconds(30))
+        agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
+        #expect(leftovers().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name).img"))
+        #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name)"))
+        _ = await agent.stop()
+    }
 }
