@@ -40,12 +40,16 @@ public struct LoopProvisioner: VolumeProvisioner {
         let image = imageName(volume.name)
         let imagePath = pool.volumePath(image)
         do {
+            let bytes = fileBytes(for: volume.capacityBytes)
             if creating {
-                _ = try root.createSparseFile(image, bytes: fileBytes(for: volume.capacityBytes))
+                // a file left by a crash inside createSparseFile may be short: it is ours (the PV is
+                // still an intent), so bring it to size
+                if !(try root.createSparseFile(image, bytes: bytes)) { try root.growFile(image, to: bytes) }
             } else if root.fileSize(image) == nil {
                 throw BerthError.notFound("PV \(volume.name): its backing file \(imagePath) is missing (is the pool's disk mounted?); berth will not create it again empty — restore the file, or delete the PV")
             }
-            let (device, _) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)")
+            let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)")
+            if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
             if volume.volumeMode == "Block" {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
