@@ -26,6 +26,7 @@ extension VolumeController {
                         switch action {
                         case .provision(let name): try await self.finishProvisioning(name)
                         case .delete(let name): try await self.finishDeleting(name)
+                        case .expand(let name): try await self.finishExpanding(name)
                         }
                     } catch {
                         self.logger.warning("volume work failed; it is retried at the next resync",
@@ -112,6 +113,47 @@ extension VolumeController {
             current.metadata.finalizers = nil
             try tx.update(current)
             try tx.delete(PersistentVolume.self, namespace: "", name: name, uid: pv.uid)
+        }
+    }
+
+    /// Expansion, step two: grow the backing store, then record the new size on both sides in one
+    /// commit. A crash in between grows again (idempotently) at the next pass.
+    func finishExpanding(_ name: String) async throws {
+        let state = try await catalog.read { tx -> (PersistentVolume, PersistentVolumeClaim)? in
+            guard let pv = try tx.get(PersistentVolume.self, name: name), let ref = pv.spec.claimRef,
+                  let claim = try tx.get(PersistentVolumeClaim.self, namespace: ref.namespace ?? "", name: ref.name ?? ""),
+                  claim.uid == ref.uid, claim.volumeName == name else { return nil }
+            return (pv, claim)
+        }
+        guard let (pv, claim) = state, let request = claim.request, request.bytes > pv.capacityBytes,
+              let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
+        else { return }
+        let how: String
+        do {
+            how = try await provisioner(for: pv).expand(pv, in: pool, to: request.bytes)
+        } catch {
+            let message = "cannot grow volume \(name) to \(request): \(error)"
+            try await catalog.write { tx in
+                try self.event(tx, claim.reference, "Warning", "VolumeResizeFailed", message)
+            }
+            throw error
+        }
+        Failpoint.hit("after-expand")
+        try await catalog.write { tx in
+            guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid,
+                  var c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid,
+                  let wanted = c.request, wanted.bytes >= request.bytes else { return }
+            current.spec.capacity = ["storage": request]
+            try tx.update(current)
+            var status = c.status ?? .init()
+            status.capacity = ["storage": request]
+            status.allocatedResources = ["storage": request]
+            status.allocatedResourceStatuses = nil
+            status.conditions = status.conditions?.filter { $0.type != "Resizing" && $0.type != "FileSystemResizePending" }
+            if status.conditions?.isEmpty == true { status.conditions = nil }
+            c.status = status
+            try tx.update(c)
+            try self.event(tx, c.reference, "Normal", "FileSystemResizeSuccessful", "volume \(name) grew to \(request): \(how)")
         }
     }
 

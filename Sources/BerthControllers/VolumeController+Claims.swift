@@ -232,9 +232,46 @@ extension VolumeController {
         }
         if pv.spec.claimRef == nil || pv.spec.claimRef?.uid == claim.uid {
             try bind(tx, volume: pv, claim: claim)
+            if let request = claim.request, let capacity = pv.capacity, request > capacity, !pv.isUnavailable {
+                return try startResize(tx, claim: Key(claim.namespace, claim.name), volume: pv.name)
+            }
         } else {
             try lost("ClaimMisbound", "Two claims are bound to the same volume, this one is bound incorrectly")
         }
         return SyncResult()
+    }
+
+    /// Expansion, step one (KEP-1790's controller side): the claim asks for more than its volume
+    /// has. Checks the pool, records the resize on the claim (allocatedResources, the
+    /// ControllerResizeInProgress status, the Resizing condition), and leaves the growing to an action.
+    func startResize(_ tx: any CatalogTransaction, claim key: Key, volume name: String) throws -> SyncResult {
+        guard var claim = try tx.get(PersistentVolumeClaim.self, namespace: key.namespace, name: key.name),
+              let pv = try tx.get(PersistentVolume.self, name: name), let request = claim.request else { return SyncResult() }
+        let ref = claim.reference
+        guard let provisionedBy = pv.metadata.annotation(Keys.provisionedBy), provisioners[provisionedBy] != nil else {
+            try event(tx, ref, "Warning", "ExternalExpanding", "volume \(name) was not provisioned by berth, so berth cannot grow it; grow it by hand and raise the PV's capacity")
+            return SyncResult()
+        }
+        if let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "") {
+            let free = pool.capacity.bytes - (try tx.allocatedBytes(node: pool.node, pool: pool.name))
+            let more = request.bytes - pv.capacityBytes
+            if free < more {
+                try event(tx, ref, "Warning", "VolumeResizeFailed", "cannot grow volume \(name) to \(request): pool \"\(pool.name)\" on node \"\(pool.node)\" has \(Quantity(bytes: max(free, 0))) free, \(Quantity(bytes: more)) more is needed; free space in the pool or enlarge it")
+                return SyncResult()
+            }
+        }
+        var status = claim.status ?? .init()
+        if status.allocatedResourceStatuses?["storage"] != "ControllerResizeInProgress" || status.allocatedResources?["storage"] != request {
+            status.allocatedResources = ["storage": request]
+            status.allocatedResourceStatuses = ["storage": "ControllerResizeInProgress"]
+            var conditions = (status.conditions ?? []).filter { $0.type != "Resizing" }
+            conditions.append(.init(type: "Resizing", status: "True", reason: nil, message: nil,
+                                    lastTransitionTime: Timestamp.now(), lastProbeTime: nil))
+            status.conditions = conditions
+            claim.status = status
+            try tx.update(claim)
+            try event(tx, ref, "Normal", "Resizing", "External resizer is resizing volume \(name)")
+        }
+        return SyncResult(actions: [.expand(name)])
     }
 }

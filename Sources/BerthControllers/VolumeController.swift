@@ -200,6 +200,7 @@ public struct Key: Hashable, Sendable, Comparable {
 enum Action: Sendable, Hashable {
     case provision(String)
     case delete(String)
+    case expand(String)
 }
 
 struct SyncResult: Sendable {

@@ -32,6 +32,16 @@ public struct PersistentVolumeClaim: KubeObject, Hashable {
         public var message: String?
         public var lastTransitionTime: String?
         public var lastProbeTime: String?
+
+        public init(type: String, status: String, reason: String? = nil, message: String? = nil,
+                    lastTransitionTime: String? = nil, lastProbeTime: String? = nil) {
+            self.type = type
+            self.status = status
+            self.reason = reason
+            self.message = message
+            self.lastTransitionTime = lastTransitionTime
+            self.lastProbeTime = lastProbeTime
+        }
     }
 
     public struct Status: Codable, Sendable, Hashable {

@@ -60,6 +60,9 @@ struct ObjectAdmission<T: KubeObject> {
         }
         try obj.validate().throwIfAny(kind: T.info.kind, name: obj.name)
         try obj.validateUpdate(from: old).throwIfAny(kind: T.info.kind, name: obj.name)
+        if !statusOnly, let claim = obj as? PersistentVolumeClaim, let previous = old as? PersistentVolumeClaim {
+            try admitResize(claim, from: previous, in: tx)
+        }
         return try tx.update(obj)
     }
 
@@ -79,6 +82,24 @@ struct ObjectAdmission<T: KubeObject> {
         obj.metadata.name = name
         if T.info.isNamespaced { obj.metadata.namespace = namespace }
         return try replace(obj, statusOnly: statusOnly, in: tx)
+    }
+
+    /// `PersistentVolumeClaimResize` admission: a larger request needs a bound claim whose class
+    /// allows expansion.
+    static func admitResize(_ claim: PersistentVolumeClaim, from old: PersistentVolumeClaim, in tx: any CatalogTransaction) throws {
+        guard let new = claim.request, let previous = old.request, new > previous else { return }
+        let field = "spec.resources.requests.storage"
+        guard old.phase == "Bound" else {
+            throw BerthError(.permissionDenied, "persistentvolumeclaims \"\(claim.name)\" is forbidden: only bound persistent volume claims can be expanded",
+                             causes: [FieldError(field, "Forbidden: only bound persistent volume claims can be expanded")])
+        }
+        let cls = claim.storageClass
+        let sc = cls.isEmpty ? nil : try tx.get(StorageClass.self, name: cls)
+        guard cls == old.storageClass, sc?.allowVolumeExpansion == true else {
+            let why = "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
+            throw BerthError(.permissionDenied, "persistentvolumeclaims \"\(claim.name)\" is forbidden: \(why) (class \"\(cls)\" does not set allowVolumeExpansion: true)",
+                             causes: [FieldError(field, "Forbidden: \(why)")])
+        }
     }
 
     /// Admission plugins that Kubernetes runs on create.

@@ -38,6 +38,11 @@ public struct HostPathProvisioner: VolumeProvisioner {
         }
     }
 
+    /// A host-path volume has no size of its own: growing it is the pool reserving more.
+    public func expand(_ volume: PersistentVolume, in pool: StoragePool, to bytes: Int64) async throws -> String {
+        "host-path capacity is accounting: pool \"\(pool.name)\" now reserves the new size"
+    }
+
     public func delete(_ volume: PersistentVolume, pools: [StoragePool]) async throws {
         guard let path = volume.path else { return }
         guard let (pool, relative) = Self.locate(path, in: pools) else {

@@ -107,6 +107,57 @@ public struct LoopProvisioner: VolumeProvisioner {
         }
     }
 
+    /// Grows the backing file, makes the loop device re-read its size, then grows the filesystem:
+    /// online where the kernel allows it (xfs always; ext4 needs CAP_SYS_RESOURCE), else ext4
+    /// offline — unmounted, checked, resized, mounted again — which works only while nothing uses it.
+    public func expand(_ volume: PersistentVolume, in pool: StoragePool, to bytes: Int64) async throws -> String {
+        try await Blocking.run {
+            let device = try Self.materialise(volume, in: pool, creating: false)
+            let fileBytes = Self.fileBytes(for: bytes)
+            do {
+                let root = try PoolMarker.openRoot(pool)
+                try root.growFile(Self.imageName(volume.name), to: fileBytes)
+                if try device.size() < fileBytes { try device.refreshCapacity() }
+                if volume.volumeMode == "Block" { return "the block device \(device.path) now has \(try device.size()) bytes" }
+                let target = pool.volumePath(volume.name)
+                if volume.metadata.annotation(Keys.fsType) == "xfs" {
+                    try Filesystem.run(["xfs_growfs", target])
+                    return "xfs grew online"
+                }
+                do {
+                    try Filesystem.run(["resize2fs", device.path])
+                    return "ext4 grew online"
+                } catch let online as ToolError {
+                    return try Self.growExt4Offline(volume, device: device, target: target, because: online)
+                }
+            } catch let e as SystemError {
+                throw BerthError.internalError("PV \(volume.name): cannot expand: \(e)", underlying: e.description)
+            } catch let e as ToolError {
+                throw BerthError.internalError("PV \(volume.name): cannot expand: \(e)", underlying: e.description)
+            }
+        }
+    }
+
+    static func growExt4Offline(_ volume: PersistentVolume, device: LoopDevice, target: String, because online: ToolError) throws -> String {
+        let why = online.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? "\(online)"
+        do {
+            try Mount.unmount(target)
+        } catch {
+            guard error.errno == EBUSY else { throw error }
+            throw BerthError(.unavailable, "PV \(volume.name): online ext4 resize failed (\(why); it needs CAP_SYS_RESOURCE), and offline resize needs the volume unused, but \(target) is busy; it is retried at every resync")
+        }
+        do {
+            // e2fsck -p exits 1 when it fixed something, which is fine before a resize
+            do { try Filesystem.run(["e2fsck", "-f", "-p", device.path]) } catch let e as ToolError where e.status == 1 {}
+            try Filesystem.run(["resize2fs", device.path])
+        } catch {
+            try? Mount.mount(device: device.path, at: target, type: "ext4", options: volume.spec.mountOptions ?? [])
+            throw error
+        }
+        try Mount.mount(device: device.path, at: target, type: "ext4", options: volume.spec.mountOptions ?? [])
+        return "ext4 grew offline (unmounted briefly), because online resize failed: \(why)"
+    }
+
     public func delete(_ volume: PersistentVolume, pools: [StoragePool]) async throws {
         guard let pool = Self.pool(of: volume, in: pools) else {
             throw BerthError(.permissionDenied, "PV \(volume.name): its pool (\(volume.metadata.annotation(Keys.node) ?? "?")/\(volume.metadata.annotation(Keys.pool) ?? "?")) is not in this agent's config; berth deletes loop volumes only in its pools")

@@ -58,6 +58,9 @@ public protocol VolumeProvisioner: Sendable {
     func delete(_ volume: PersistentVolume, pools: [StoragePool]) async throws
     /// Whether the backing store exists and belongs to `volume`.
     func verify(_ volume: PersistentVolume, pools: [StoragePool]) async throws -> VolumeHealth
+    /// Grows `volume`'s backing store (and its filesystem) to hold `bytes`; idempotent. Returns how
+    /// it grew, for the event.
+    func expand(_ volume: PersistentVolume, in pool: StoragePool, to bytes: Int64) async throws -> String
 }
 
 public enum VolumeHealth: Sendable, Equatable {

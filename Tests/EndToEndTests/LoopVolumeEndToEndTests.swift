@@ -200,4 +200,59 @@ struct LoopVolumeEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name)"))
         _ = await agent.stop()
     }
+
+    @Test func growingKeepsTheDataAndShrinkingIsRefused() async throws {
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        try apply("""
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: loop-xfs}
+            provisioner: berth.io/loop
+            allowVolumeExpansion: true
+            parameters: {fsType: xfs}
+            """, agent)
+        try apply([claim("ext", size: "1Gi"), claim("xfs", size: "320Mi", cls: "loop-xfs"),
+                   claim("raw", size: "32Mi", mode: "Block")].joined(separator: "\n---\n"), agent)
+        var paths: [String: String] = [:]
+        for name in ["ext", "xfs", "raw"] {
+            let pv = try #require(try await volume(of: name, agent))
+            paths[name] = pv["spec"]?["local"]?["path"]?.stringValue ?? ""
+        }
+        for name in ["ext", "xfs"] { #expect(shell("echo \(name) > '\(paths[name]!)/keep' && sync").status == 0) }
+        func size(_ path: String) -> Int64 { Int64(shell("df -B1 --output=size '\(path)' | tail -1").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+        let before = (size(paths["ext"]!), size(paths["xfs"]!))
+        try apply([claim("ext", size: "2Gi"), claim("xfs", size: "640Mi", cls: "loop-xfs"),
+                   claim("raw", size: "64Mi", mode: "Block")].joined(separator: "\n---\n"), agent)
+        for name in ["ext", "xfs", "raw"] {
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let c = try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: name)
+                return c?["status"]?["capacity"]?["storage"] == c?["spec"]?["resources"]?["requests"]?["storage"]
+                    && c?["status"]?["allocatedResourceStatuses"] == nil
+            }, "\(name) did not finish growing")
+        }
+        // the filesystems grew (about twice as large) and kept their data
+        #expect(size(paths["ext"]!) > before.0 * 3 / 2)
+        #expect(size(paths["xfs"]!) > before.1 * 3 / 2)
+        #expect(shell("cat '\(paths["ext"]!)/keep' '\(paths["xfs"]!)/keep'").output == "ext\nxfs\n")
+        let device = try FileManager.default.destinationOfSymbolicLink(atPath: paths["raw"]!)
+        #expect(shell("blockdev --getsize64 \(device)").output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(64 << 20)")
+        let pv = try await agent.client.get(.persistentVolume, namespace: nil,
+                                            name: URL(fileURLWithPath: paths["ext"]!).lastPathComponent)
+        #expect(pv?["spec"]?["capacity"]?["storage"]?.stringValue == "2Gi")
+        // shrinking is refused and changes nothing
+        let shrink = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: claim("ext", size: "1Gi"))
+        #expect(shrink.status != 0)
+        #expect(shrink.stderr.contains("spec.resources.requests.storage") && shrink.stderr.contains("less than previous value"))
+        #expect(try await agent.client.get(.persistentVolumeClaim, namespace: "default", name: "ext")?["spec"]?["resources"]?["requests"]?["storage"]?.stringValue == "2Gi")
+        // a class without allowVolumeExpansion refuses to grow
+        try apply(claim("fixed", size: "16Mi", cls: "berth-hostpath"), agent)
+        _ = try await volume(of: "fixed", agent)
+        let refused = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: claim("fixed", size: "32Mi", cls: "berth-hostpath"))
+        #expect(refused.status != 0 && refused.stderr.contains("must support resize"))
+        #expect(try runCLI(["delete", "pvc", "ext", "xfs", "raw", "fixed"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.list(.persistentVolume, namespace: nil).items.isEmpty })
+        #expect(leftovers().isEmpty)
+        _ = await agent.stop()
+    }
 }
