@@ -67,11 +67,15 @@ public final class VolumeController: Service, Sendable {
                 }
             }
             group.addTask {
+                let clock = ContinuousClock()
+                var lastPass = clock.now - .seconds(1)
                 for await _ in self.work.signals {
                     try Task.checkCancellation()
-                    // let a burst of changes gather, so that one pass (one commit) serves many
-                    try await Task.sleep(for: self.debounce)
+                    // within a burst (a pass ended moments ago), let changes gather so that one pass
+                    // (one commit) serves many; a lone change is served at once
+                    if clock.now - lastPass < .milliseconds(50) { try await Task.sleep(for: self.debounce) }
                     await self.pass()
+                    lastPass = clock.now
                 }
             }
             try await group.next()

@@ -41,12 +41,24 @@ public enum Filesystem {
         }
     }
 
+    /// The absolute path of a tool in the system directories, where mkfs and friends live.
+    static func locate(_ tool: String) -> String? {
+        if tool.hasPrefix("/") { return tool }
+        return ["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// Runs a tool to completion; a non-zero exit is a `ToolError` carrying its stderr.
     @discardableResult
     public static func run(_ command: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
+        // straight to the tool, not through env(1): one exec less per mkfs
+        if let tool = command.first, let path = locate(tool) {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = Array(command.dropFirst())
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = command
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = (environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
         process.environment = environment

@@ -75,8 +75,9 @@ public final class SafeDirectory {
         }
     }
 
-    /// Writes a whole file atomically (temp file, fsync, rename, fsync of this directory).
-    public func writeFile(_ name: String, contents: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+    /// Writes a whole file atomically (temp file, fsync, rename, fsync of this directory); without
+    /// `durable`, the two fsyncs are left out (atomic, but may be lost in a power cut).
+    public func writeFile(_ name: String, contents: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
         try Self.checkName(name, in: path)
         let temp = ".\(name).tmp"
         _ = unlinkat(fd, temp, 0)
@@ -93,9 +94,9 @@ public final class SafeDirectory {
             }
             offset += n
         }
-        try sys("fsync", "\(path)/\(temp)") { fsync(file) }
+        if durable { try sys("fsync", "\(path)/\(temp)") { fsync(file) } }
         try sys("renameat", "\(path)/\(name)") { renameat(fd, temp, fd, name) }
-        try sync()
+        if durable { try sync() }
     }
 
     /// Reads a regular file (not through a symlink); nil when it does not exist.

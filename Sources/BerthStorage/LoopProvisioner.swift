@@ -41,10 +41,12 @@ public struct LoopProvisioner: VolumeProvisioner {
         let imagePath = pool.volumePath(image)
         do {
             let bytes = fileBytes(for: volume.capacityBytes)
+            var fresh = false
             if creating {
+                fresh = try root.createSparseFile(image, bytes: bytes)
                 // a file left by a crash inside createSparseFile may be short: it is ours (the PV is
                 // still an intent), so bring it to size
-                if !(try root.createSparseFile(image, bytes: bytes)) { try root.growFile(image, to: bytes) }
+                if !fresh { try root.growFile(image, to: bytes) }
             } else if root.fileSize(image) == nil {
                 throw BerthError.notFound("PV \(volume.name): its backing file \(imagePath) is missing (is the pool's disk mounted?); berth will not create it again empty — restore the file, or delete the PV")
             }
@@ -54,7 +56,8 @@ public struct LoopProvisioner: VolumeProvisioner {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
             }
-            try checkOrFormat(volume, device: device, formatIfEmpty: creating && volume.metadata.annotation(Keys.provisioning) != nil)
+            try checkOrFormat(volume, device: device, formatIfEmpty: creating && volume.metadata.annotation(Keys.provisioning) != nil,
+                              knownEmpty: fresh)
             try mount(volume, device: device, root: root, pool: pool)
             return device
         } catch let e as SystemError {
@@ -66,15 +69,17 @@ public struct LoopProvisioner: VolumeProvisioner {
 
     /// The probe must show exactly the filesystem the PV records; an empty device is formatted
     /// only while the PV is still being provisioned.
-    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool) throws {
+    /// - Parameter knownEmpty: the backing file was created (O_EXCL, sparse) by this very call, so
+    ///   it holds nothing and the safety probe before mkfs can be skipped.
+    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool, knownEmpty: Bool = false) throws {
         let type = volume.metadata.annotation(Keys.fsType) ?? "ext4"
         guard let uuid = volume.metadata.annotation(Keys.fsUUID) else {
             throw BerthError.invalid("PV \(volume.name) has no \(Keys.fsUUID) annotation; berth cannot verify what its device holds and will not mount it")
         }
-        var probe = BlockProbe.probe(device.path)
+        var probe = knownEmpty && formatIfEmpty ? .empty : BlockProbe.probe(device.path)
         if probe == .empty, formatIfEmpty {
             try Filesystem.make(type, on: device.path, uuid: uuid)
-            probe = BlockProbe.probe(device.path)
+            probe = BlockProbe.probe(device.path, onlyType: type)
         }
         guard case .found(let values) = probe, values["TYPE"] == type, values["UUID"]?.lowercased() == uuid.lowercased() else {
             throw BerthError.conflict("PV \(volume.name): \(device.path) holds \(probe.summary), but the PV records \(type) with UUID \(uuid); berth will not format or mount it — inspect the backing file \(imageName(volume.name))")
@@ -93,16 +98,18 @@ public struct LoopProvisioner: VolumeProvisioner {
                             options: volume.spec.mountOptions ?? [])
         }
         let top = try root.openChild(volume.name)
-        if let bytes = try top.readFile(VolumeIdentity.fileName) {
-            let found = try? JSON.decode(VolumeIdentity.self, from: Data(bytes))
-            guard found?.uid == volume.uid else {
-                throw BerthError.conflict("PV \(volume.name): the filesystem on \(device.path) belongs to \(found.map { "PV \($0.volume) (uid \($0.uid))" } ?? "an unknown volume"); berth will not serve it as this volume")
+        // the filesystem UUID (checked above) is what identifies a loop volume; the identity file
+        // is for people and tools, so it is written without fsync and rewritten when unreadable
+        let found = (try top.readFile(VolumeIdentity.fileName)).flatMap { try? JSON.decode(VolumeIdentity.self, from: Data($0)) }
+        if let found {
+            guard found.uid == volume.uid else {
+                throw BerthError.conflict("PV \(volume.name): the filesystem on \(device.path) belongs to PV \(found.volume) (uid \(found.uid)); berth will not serve it as this volume")
             }
         } else {
             let identity = VolumeIdentity(volume: volume.name, uid: volume.uid,
                                           claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
                                           provisioner: Keys.loopProvisioner)
-            try top.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(identity)))
+            try top.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(identity)), durable: false)
             _ = fchmod(top.fd, 0o777)
         }
     }

@@ -203,6 +203,71 @@ if let i = args.firstIndex(of: "--provision"), i + 1 < args.count, let n = Int(a
     exit(0)
 }
 
+/// Loop volumes: the median time from "claim created" to "Bound" (Bound comes after the mount) for a
+/// 1 GiB ext4 volume, one at a time; and the same steps done by hand in a shell script — truncate,
+/// losetup, mkfs.ext4, mount — as a user would otherwise write them, timed inside the script.
+func loopCreateMedians(_ n: Int) async throws -> (berth: Double, script: Double, mkfs: Double) {
+    let (dir, agent, _) = try await startBenchAgent()
+    defer { withExtendedLifetime(dir) {} }
+    let api = agent.client
+    var times: [Double] = []
+    for i in 0..<n {
+        let revision = try await api.list(.persistentVolumeClaim, namespace: "bench").resourceVersion
+        let t0 = ContinuousClock.now
+        async let bound: Void = waitBound(api, namespace: "bench", count: 1, from: revision)
+        let r = try await api.send(.POST, "/api/v1/namespaces/bench/persistentvolumeclaims", body: pvcBody(i, cls: "berth-loop", size: "1Gi"))
+        guard r.status == 201 else { throw APIClient.error(from: r) }
+        try await bound
+        times.append(seconds(ContinuousClock.now - t0))
+        _ = try await api.send(.DELETE, "/api/v1/namespaces/bench/persistentvolumeclaims/claim-\(i)")
+        // each create is timed alone: the previous volume's deletion finishes first, then a pause
+        for _ in 0..<400 where !(try await api.list(.persistentVolume, namespace: nil).items.isEmpty) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    await agent.stop()
+    let work = dir.sub("script")
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let script = """
+        set -e
+        cd '\(work)'
+        for i in $(seq 1 \(n)); do
+          t0=$(date +%s%N)
+          truncate -s 1G v$i.img
+          dev=$(losetup -f --show v$i.img)
+          m0=$(date +%s%N)
+          mkfs.ext4 -q $dev
+          m1=$(date +%s%N)
+          mkdir -p m$i
+          mount $dev m$i
+          t1=$(date +%s%N)
+          echo $(( (t1 - t0) / 1000 )) $(( (m1 - m0) / 1000 ))
+          umount m$i
+          losetup -d $dev
+          rm -f v$i.img
+        done
+        """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", script]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw BerthError.internalError("the baseline script failed (status \(p.terminationStatus))") }
+    let rows = out.split(separator: "\n").map { $0.split(separator: " ").compactMap { Double($0) } }.filter { $0.count == 2 }
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    return (median(times), median(rows.map { $0[0] / 1e6 }), median(rows.map { $0[1] / 1e6 }))
+}
+
+if let i = args.firstIndex(of: "--loop"), i + 1 < args.count, let n = Int(args[i + 1]) {
+    let (b, sh, mk) = try await loopCreateMedians(n)
+    print(String(format: "1 GiB ext4 loop volume, claim to Bound and mounted, median of %d: berth %.1f ms, shell script %.1f ms (its mkfs.ext4 alone %.1f ms)", n, b * 1000, sh * 1000, mk * 1000))
+    exit(0)
+}
+
 if let i = args.firstIndex(of: "--pairs"), i + 1 < args.count, let n = Int(args[i + 1]) {
     // profiling aid: one static-pairs run, printing the agent's PID first
     let r = try await staticPairs(n, batch: !args.contains("--per-object"))
@@ -246,6 +311,17 @@ do {
     let rate = try await provisionRate(1000)
     results.append(Result(name: "(b) host-path claims provisioned to Bound", value: rate, unit: "vol/s", target: "≥ 1000/s",
                           baseline: "local-path-provisioner: one helper pod per volume", met: rate >= 1000))
+
+    // loop volumes (issue 3): berth against the same steps in a shell script, when this host can
+    if getuid() == 0, FileManager.default.fileExists(atPath: "/dev/loop-control") {
+        let (b, sh, mk) = try await loopCreateMedians(quick ? 7 : 21)
+        results.append(Result(name: "loop: 1 GiB ext4 claim to mounted (median)", value: b * 1000, unit: "ms",
+                              target: String(format: "≤ script, ≤ 10 ms"),
+                              baseline: String(format: "shell script (truncate, losetup, mkfs.ext4, mount): %.1f ms, of which mkfs.ext4 %.1f ms; reference floor ≈ 5 ms", sh * 1000, mk * 1000),
+                              met: b <= sh && b * 1000 <= 10))
+    } else {
+        FileHandle.standardError.write(Data("loop benchmark skipped: needs root and /dev/loop-control\n".utf8))
+    }
 } catch {
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
     exit(1)
