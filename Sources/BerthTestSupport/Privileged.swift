@@ -18,7 +18,8 @@ public enum Privileged {
 public func shell(_ command: String) -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
+    // the system tools (mkfs, losetup, sfdisk) live in sbin, which a test runner's PATH may lack
+    p.arguments = ["-c", "PATH=\"$PATH:/usr/sbin:/sbin\"; " + command]
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

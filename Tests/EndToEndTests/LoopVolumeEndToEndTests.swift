@@ -144,8 +144,10 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
-    @Test func aFileThatAlreadyCarriesAFilesystemIsNeverFormatted() async throws {
-        // an admin's image with ext4 on it, put where berth's next volume would go, is refused
+    @Test(arguments: ["mkfs.ext4 -q", "echo 'label: dos' | sfdisk -q"])
+    func aFileThatAlreadyCarriesASignatureIsNeverFormatted(writer: String) async throws {
+        // an image with a filesystem or a partition table, put where a berth volume's file belongs,
+        // is refused: never formatted, never mounted
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
         try apply(claim("first", size: "16Mi"), agent)
@@ -153,23 +155,23 @@ struct LoopVolumeEndToEndTests {
         let name = pv["metadata"]?["name"]?.stringValue ?? ""
         let uuid = pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue ?? ""
         _ = await agent.stop()
-        // replace its image with a foreign ext4 image: the next start must refuse to mount it
         let path = "\(pool)/\(name)"
+        let image = "\(pool)/\(name).img"
         let dev = deviceOf(mountPoint: path)
         #expect(shell("umount '\(path)' && losetup -d \(dev)").status == 0)
-        #expect(shell("rm '\(pool)/\(name).img' && truncate -s 16M '\(pool)/\(name).img' && mkfs.ext4 -q '\(pool)/\(name).img'").status == 0)
-        let foreign = shell("blkid -p -s UUID -o value '\(pool)/\(name).img'").output
+        #expect(shell("rm '\(image)' && truncate -s 16M '\(image)' && \(writer) '\(image)'").status == 0)
+        let before = shell("md5sum < '\(image)'").output
         let again = AgentProcess(stateDir: state)
         try await again.start()
         let after = try await again.client.get(.persistentVolume, namespace: nil, name: name)
         #expect(after?["status"]?["phase"]?.stringValue == "Failed")
-        #expect(after?["status"]?["message"]?.stringValue?.contains("will not format or mount") == true)
-        #expect(shell("blkid -p -s UUID -o value '\(pool)/\(name).img'").output == foreign)
-        #expect(!foreign.contains(uuid))
+        #expect(after?["status"]?["message"]?.stringValue?.contains("will not format or mount") == true, "\(after?["status"] ?? .null)")
+        #expect(shell("md5sum < '\(image)'").output == before)
+        #expect(!shell("blkid -p '\(image)'").output.contains(uuid))
         #expect(shell("findmnt '\(path)'").status != 0)
         _ = await again.stop()
         // clean up what the test made (the agent refuses to touch a foreign image, as it should)
-        _ = shell("for d in $(losetup -j '\(pool)/\(name).img' | cut -d: -f1); do losetup -d $d; done")
+        _ = shell("for d in $(losetup -j '\(image)' | cut -d: -f1); do losetup -d $d; done")
         #expect(leftovers().isEmpty)
     }
 
@@ -210,6 +212,7 @@ struct LoopVolumeEndToEndTests {
             metadata: {name: loop-xfs}
             provisioner: berth.io/loop
             allowVolumeExpansion: true
+            mountOptions: [noatime]
             parameters: {fsType: xfs}
             """, agent)
         try apply([claim("ext", size: "1Gi"), claim("xfs", size: "320Mi", cls: "loop-xfs"),
@@ -220,6 +223,8 @@ struct LoopVolumeEndToEndTests {
             paths[name] = pv["spec"]?["local"]?["path"]?.stringValue ?? ""
         }
         for name in ["ext", "xfs"] { #expect(shell("echo \(name) > '\(paths[name]!)/keep' && sync").status == 0) }
+        // the class's mountOptions reach mount(2)
+        #expect(shell("findmnt -n -o OPTIONS --target '\(paths["xfs"]!)'").output.contains("noatime"))
         func size(_ path: String) -> Int64 { Int64(shell("df -B1 --output=size '\(path)' | tail -1").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
         let before = (size(paths["ext"]!), size(paths["xfs"]!))
         try apply([claim("ext", size: "2Gi"), claim("xfs", size: "640Mi", cls: "loop-xfs"),
