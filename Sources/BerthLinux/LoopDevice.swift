@@ -18,12 +18,16 @@ public struct LoopDevice: Sendable, Hashable {
     ///
     /// No autoclear: it would detach the device the moment this call closes it, and a device left
     /// attached by a crash is adopted by the next call instead of leaking.
-    public static func attach(backing: String, tag: String) throws(SystemError) -> (device: LoopDevice, adopted: Bool) {
+    ///
+    /// - Parameter adopt: false for a file this process has just created: no attachment of it can
+    ///   exist, and one that matches its (device, inode) is a stale attachment of a deleted file
+    ///   whose inode number was reused, which must never be taken for it.
+    public static func attach(backing: String, tag: String, adopt: Bool = true) throws(SystemError) -> (device: LoopDevice, adopted: Bool) {
         let file = try sys("open", backing) { open(backing, O_RDWR | O_CLOEXEC | O_NOFOLLOW) }
         defer { close(file) }
         var st = stat()
         try sys("fstat", backing) { fstat(file, &st) }
-        if let existing = find(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) { return (existing, true) }
+        if adopt, let existing = find(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) { return (existing, true) }
         let control = try sys("open", "/dev/loop-control") { open("/dev/loop-control", O_RDWR | O_CLOEXEC) }
         defer { close(control) }
         var flags = BERTH_LO_FLAGS_DIRECT_IO

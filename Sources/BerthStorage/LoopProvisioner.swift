@@ -50,14 +50,18 @@ public struct LoopProvisioner: VolumeProvisioner {
             } else if root.fileSize(image) == nil {
                 throw BerthError.notFound("PV \(volume.name): its backing file \(imagePath) is missing (is the pool's disk mounted?); berth will not create it again empty — restore the file, or delete the PV")
             }
-            let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)")
+            // the safe probe before mkfs (DESIGN §4.4): of the file itself when this call created it
+            // (the device will show exactly its bytes, and a sparse file probes faster than a cold
+            // device), else of the device below
+            let knownEmpty = fresh && BlockProbe.probe(imagePath) == .empty
+            let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)", adopt: !fresh)
             if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
             if volume.volumeMode == "Block" {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
             }
             try checkOrFormat(volume, device: device, formatIfEmpty: creating && volume.metadata.annotation(Keys.provisioning) != nil,
-                              knownEmpty: fresh)
+                              probedEmpty: knownEmpty)
             try mount(volume, device: device, root: root, pool: pool)
             return device
         } catch let e as SystemError {
@@ -69,14 +73,14 @@ public struct LoopProvisioner: VolumeProvisioner {
 
     /// The probe must show exactly the filesystem the PV records; an empty device is formatted
     /// only while the PV is still being provisioned.
-    /// - Parameter knownEmpty: the backing file was created (O_EXCL, sparse) by this very call, so
-    ///   it holds nothing and the safety probe before mkfs can be skipped.
-    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool, knownEmpty: Bool = false) throws {
+    /// - Parameter probedEmpty: the backing file, created by this call and attached to a new device,
+    ///   was probed empty just now.
+    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool, probedEmpty: Bool = false) throws {
         let type = volume.metadata.annotation(Keys.fsType) ?? "ext4"
         guard let uuid = volume.metadata.annotation(Keys.fsUUID) else {
             throw BerthError.invalid("PV \(volume.name) has no \(Keys.fsUUID) annotation; berth cannot verify what its device holds and will not mount it")
         }
-        var probe = knownEmpty && formatIfEmpty ? .empty : BlockProbe.probe(device.path)
+        var probe = probedEmpty ? .empty : BlockProbe.probe(device.path)
         if probe == .empty, formatIfEmpty {
             try Filesystem.make(type, on: device.path, uuid: uuid)
             probe = BlockProbe.probe(device.path, onlyType: type)
