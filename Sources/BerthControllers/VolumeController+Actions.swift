@@ -191,37 +191,50 @@ extension VolumeController {
 }
 
 extension VolumeController {
-    /// At start: every loop volume of this agent's pools is adopted or re-attached, checked against
-    /// the TYPE and UUID its PV records, and mounted again (a reboot drops attachments and mounts).
-    /// A volume that cannot be brought back goes Failed with the reason; nothing is recreated.
-    public func restoreLoopVolumes() async {
-        guard let loop = provisioners[Keys.loopProvisioner] as? LoopProvisioner else { return }
+    /// At start, every volume berth provisioned is checked before it is trusted (DESIGN §4.6): a
+    /// loop volume is adopted or re-attached, checked against the TYPE and UUID its PV records and
+    /// mounted again (a reboot drops attachments and mounts); a host-path volume's directory must
+    /// exist and carry its identity. A volume that cannot be brought back goes Failed with the reason
+    /// (VolumeUnavailable) and is never recreated; one that is back at a later start returns to Bound.
+    public func restoreVolumes() async {
         let volumes: [PersistentVolume]
         do {
             volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
         } catch {
-            logger.error("cannot list volumes to restore loop devices", metadata: ["error": "\(error)"])
+            logger.error("cannot list volumes to check them at start", metadata: ["error": "\(error)"])
             return
         }
-        for pv in volumes where pv.metadata.annotation(Keys.provisionedBy) == Keys.loopProvisioner
-            && pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
-            && (pv.phase != "Failed" || pv.status?.reason == PersistentVolume.unavailableReason) {
-            guard let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "") else { continue }
+        for pv in volumes where pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
+            && (pv.phase != "Failed" || pv.isUnavailable) {
+            guard let by = pv.metadata.annotation(Keys.provisionedBy), let provisioner = provisioners[by],
+                  let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
+            else { continue }
             do {
-                _ = try await loop.restore(pv, in: pool)
-                if pv.status?.reason == PersistentVolume.unavailableReason {
+                if let loop = provisioner as? LoopProvisioner {
+                    _ = try await loop.restore(pv, in: pool)
+                } else {
+                    switch try await provisioner.verify(pv, pools: [pool]) {
+                    case .healthy: break
+                    case .missing(let why):
+                        throw BerthError.notFound("PV \(pv.name): its directory is missing (\(why)); berth will not create it again empty — restore it (is the pool's disk mounted?), or delete the claim")
+                    case .mismatched(let why):
+                        throw BerthError.conflict("PV \(pv.name): \(why); berth will not serve it as this volume")
+                    }
+                }
+                if pv.isUnavailable {
                     try await catalog.write { tx in
                         guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
                         current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
                         try tx.update(current)
-                        try self.event(tx, current.reference, "Normal", "VolumeRestored", "the loop volume is attached and mounted again")
+                        try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
                     }
                 }
             } catch {
                 let message = "\(error)"
-                logger.error("a loop volume could not be restored", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+                logger.error("a volume could not be brought back at start", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
                 try? await catalog.write { tx in
                     guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
+                    guard current.status?.message != message || !current.isUnavailable else { return }
                     current.setPhase("Failed", message: message, reason: PersistentVolume.unavailableReason)
                     try tx.update(current)
                     try self.event(tx, current.reference, "Warning", PersistentVolume.unavailableReason, message)

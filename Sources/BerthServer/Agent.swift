@@ -35,7 +35,7 @@ public enum Agent {
         let controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner(), LoopProvisioner()],
                                           resyncInterval: .seconds(options.resyncSeconds), logger: logger)
         try await controller.refreshNodes()
-        await controller.restoreLoopVolumes()
+        await controller.restoreVolumes()
 
         let api = APIRouter(catalog: catalog, version: VersionInfo(), logger: logger)
         let socket = options.resolvedSocket

@@ -155,6 +155,36 @@ import Testing
         await agent.stop()
     }
 
+    @Test func aDirectoryRemovedBehindBerthsBackFailsItsVolumeAndIsNotRecreated() async throws {
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        #expect(try cli("apply", "-f", "-", stdin: claims(["lost", "fine"]), agent: agent).status == 0)
+        #expect(try await eventually { try await allBound(agent, count: 2) })
+        let before = try await snapshot(agent)
+        let (lostPV, lostPath) = (before["lost"]![1], before["lost"]![3])
+        await agent.stop()
+        // the directory vanishes (a disk not mounted, a slip of rm) while the agent is down
+        try FileManager.default.removeItem(atPath: lostPath)
+        try await agent.start()
+        let pv = try await agent.client.get(.persistentVolume, namespace: nil, name: lostPV)
+        #expect(pv?["status"]?["phase"]?.stringValue == "Failed")
+        #expect(pv?["status"]?["reason"]?.stringValue == "VolumeUnavailable")
+        #expect(pv?["status"]?["message"]?.stringValue?.contains("missing") == true)
+        #expect(!FileManager.default.fileExists(atPath: lostPath))
+        // the binding is unchanged, and the other volume is untouched
+        let after = try await snapshot(agent)
+        #expect(after["lost"]?[1] == lostPV && after["fine"] == before["fine"])
+        // it stays Failed through passes and resyncs
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await agent.client.get(.persistentVolume, namespace: nil, name: lostPV)?["status"]?["phase"]?.stringValue == "Failed")
+        // brought back (the disk is mounted again, say), the next start returns it to Bound
+        await agent.stop()
+        try FileManager.default.createDirectory(atPath: lostPath, withIntermediateDirectories: false)
+        try await agent.start()
+        #expect(try await agent.client.get(.persistentVolume, namespace: nil, name: lostPV)?["status"]?["phase"]?.stringValue == "Bound")
+        await agent.stop()
+    }
+
     @Test func badInputIsRejectedNamingTheFieldAndChangesNothing() async throws {
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
