@@ -128,7 +128,8 @@ final class SQLiteTransaction: CatalogTransaction {
         obj.metadata.uid = old.metadata.uid
         obj.metadata.creationTimestamp = old.metadata.creationTimestamp
         obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp
-        obj.metadata.generation = old.metadata.generation
+        // the generation is admission's to raise (a spec change); writers that read the object keep it
+        obj.metadata.generation = max(obj.metadata.generation ?? 0, old.metadata.generation ?? 1)
         obj.metadata.resourceVersion = String(storedRevision)
         if old.metadata.isDeleting, (obj.metadata.finalizers ?? []).isEmpty {
             try remove(obj, namespace: namespace)

@@ -82,6 +82,42 @@ public enum Printer {
                 }
                 rows.append(row)
             }
+        case "StatefulSet":
+            header = ["NAME", "READY", "AGE"]
+            if wide { header += ["SERVICE", "ORDINALS", "POLICY"] }
+            for o in objects {
+                let ready = o["status"]?["readyReplicas"]?.scalarText ?? "0"
+                let replicas = o["spec"]?["replicas"]?.scalarText ?? "1"
+                var row = [str(o["metadata"]?["name"]), "\(ready)/\(replicas)", age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
+                if wide {
+                    let start = Int(o["spec"]?["ordinals"]?["start"]?.scalarText ?? "0") ?? 0
+                    let n = Int(replicas) ?? 1
+                    row += [str(o["spec"]?["serviceName"]), n > 0 ? "\(start)..\(start + n - 1)" : "-", str(o["spec"]?["podManagementPolicy"])]
+                }
+                rows.append(row)
+            }
+        case "Pod":
+            header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+            if wide { header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES", "DNS NAME", "VOLUMES"] }
+            for o in objects {
+                var ready = "0/1"
+                if case .array(let conds)? = o["status"]?["conditions"],
+                   conds.contains(where: { $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True" }) { ready = "1/1" }
+                let deleting = o["metadata"]?["deletionTimestamp"] != nil
+                var row = [str(o["metadata"]?["name"]), ready, deleting ? "Terminating" : (o["status"]?["phase"]?.stringValue ?? "Pending"), "0",
+                           age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
+                if wide {
+                    let host = str(o["spec"]?["hostname"]), sub = str(o["spec"]?["subdomain"])
+                    let dns = host.isEmpty || sub.isEmpty ? "<none>" : "\(host).\(sub).\(str(o["metadata"]?["namespace"]))"
+                    var volumes: [String] = []
+                    if case .array(let vs)? = o["spec"]?["volumes"] {
+                        volumes = vs.compactMap { v in v["persistentVolumeClaim"]?["claimName"]?.stringValue.map { "\(str(v["name"]))=\($0)" } }
+                    }
+                    let node = str(o["spec"]?["nodeName"])
+                    row += ["<none>", node.isEmpty ? "<none>" : node, "<none>", "<none>", dns, volumes.isEmpty ? "<none>" : volumes.joined(separator: ",")]
+                }
+                rows.append(row)
+            }
         default:
             header = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
             for o in objects {

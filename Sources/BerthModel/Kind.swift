@@ -34,7 +34,12 @@ public struct KindInfo: Sendable, Hashable {
     public static let event = KindInfo(kind: "Event", plural: "events", singular: "event", shortNames: ["ev"], group: "",
                                        version: "v1", isNamespaced: true)
 
-    public static let all: [KindInfo] = [.storageClass, .persistentVolume, .persistentVolumeClaim, .node, .event]
+    public static let statefulSet = KindInfo(kind: "StatefulSet", plural: "statefulsets", singular: "statefulset", shortNames: ["sts"],
+                                             group: "apps", version: "v1", isNamespaced: true)
+    public static let pod = KindInfo(kind: "Pod", plural: "pods", singular: "pod", shortNames: ["po"], group: "",
+                                     version: "v1", isNamespaced: true)
+
+    public static let all: [KindInfo] = [.storageClass, .persistentVolume, .persistentVolumeClaim, .node, .event, .statefulSet, .pod]
 
     /// Resolves a name as kubectl accepts it: kind, plural, singular or short name, any case,
     /// optionally qualified with a group (`storageclasses.storage.k8s.io`).

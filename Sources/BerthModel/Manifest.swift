@@ -76,6 +76,8 @@ public enum ObjectTypes {
         case "PersistentVolume": PersistentVolume.self
         case "PersistentVolumeClaim": PersistentVolumeClaim.self
         case "Node": Node.self
+        case "StatefulSet": StatefulSet.self
+        case "Pod": Pod.self
         default: Event.self
         }
     }

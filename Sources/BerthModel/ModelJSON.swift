@@ -750,3 +750,267 @@ extension Event.Source: JSONCodable {
         w.endObject()
     }
 }
+
+// MARK: Pod and StatefulSet
+
+extension Pod: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: PodSpec?, status: Status?
+        try r.object { r, k in
+            switch k {
+            case "apiVersion": apiVersion = try r.optString()
+            case "kind": kind = try r.optString()
+            case "metadata": metadata = try r.opt()
+            case "spec": spec = try r.opt()
+            case "status": status = try r.opt()
+            default: try r.skip()
+            }
+        }
+        guard let metadata else { throw missing("metadata") }
+        self.init(namespace: "", name: "", spec: spec ?? PodSpec())
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = metadata
+        self.status = status
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("apiVersion", apiVersion)
+        w.field("kind", kind)
+        w.field("metadata", metadata)
+        w.field("spec", spec)
+        w.field("status", status)
+        w.endObject()
+    }
+}
+
+extension PodSpec: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        guard case .object(let o) = try r.value() else { throw JSONReadError("expected an object") }
+        self.init(fields: o)
+    }
+
+    public func write(to w: inout JSONWriter) { JSONValue.object(fields).write(to: &w) }
+}
+
+extension Pod.Condition: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        var type: String?, status: String?, reason: String?, message: String?, transition: String?
+        try r.object { r, k in
+            switch k {
+            case "type": type = try r.optString()
+            case "status": status = try r.optString()
+            case "reason": reason = try r.optString()
+            case "message": message = try r.optString()
+            case "lastTransitionTime": transition = try r.optString()
+            default: try r.skip()
+            }
+        }
+        guard let type else { throw missing("type") }
+        guard let status else { throw missing("status") }
+        self.init(type: type, status: status, reason: reason, message: message, lastTransitionTime: transition)
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("lastTransitionTime", lastTransitionTime)
+        w.field("message", message)
+        w.field("reason", reason)
+        w.field("status", status)
+        w.field("type", type)
+        w.endObject()
+    }
+}
+
+extension Pod.Status: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        self.init()
+        try r.object { r, k in
+            switch k {
+            case "phase": phase = try r.optString()
+            case "conditions": conditions = try r.optList()
+            case "message": message = try r.optString()
+            case "reason": reason = try r.optString()
+            case "hostIP": hostIP = try r.optString()
+            case "startTime": startTime = try r.optString()
+            default: try r.skip()
+            }
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("conditions", conditions)
+        w.field("hostIP", hostIP)
+        w.field("message", message)
+        w.field("phase", phase)
+        w.field("reason", reason)
+        w.field("startTime", startTime)
+        w.endObject()
+    }
+}
+
+extension StatefulSet: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: Spec?, status: Status?
+        try r.object { r, k in
+            switch k {
+            case "apiVersion": apiVersion = try r.optString()
+            case "kind": kind = try r.optString()
+            case "metadata": metadata = try r.opt()
+            case "spec": spec = try r.opt()
+            case "status": status = try r.opt()
+            default: try r.skip()
+            }
+        }
+        guard let metadata else { throw missing("metadata") }
+        guard let spec else { throw missing("spec") }
+        self.init(namespace: "", name: "", spec: spec)
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = metadata
+        self.status = status
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("apiVersion", apiVersion)
+        w.field("kind", kind)
+        w.field("metadata", metadata)
+        w.field("spec", spec)
+        w.field("status", status)
+        w.endObject()
+    }
+}
+
+extension StatefulSet.Spec: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        var template: StatefulSet.PodTemplate?
+        var spec = StatefulSet.Spec()
+        try r.object { r, k in
+            switch k {
+            case "replicas": spec.replicas = try r.optInt()
+            case "selector": spec.selector = try r.opt()
+            case "serviceName": spec.serviceName = try r.optString()
+            case "template": template = try r.opt()
+            case "volumeClaimTemplates": spec.volumeClaimTemplates = try r.optList()
+            case "podManagementPolicy": spec.podManagementPolicy = try r.optString()
+            case "updateStrategy": spec.updateStrategy = try r.opt()
+            case "revisionHistoryLimit": spec.revisionHistoryLimit = try r.optInt()
+            case "minReadySeconds": spec.minReadySeconds = try r.optInt()
+            case "ordinals": spec.ordinals = try r.opt()
+            case "persistentVolumeClaimRetentionPolicy": spec.persistentVolumeClaimRetentionPolicy = try r.opt()
+            default: try r.skip()
+            }
+        }
+        guard let template else { throw missing("template") }
+        spec.template = template
+        self = spec
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("minReadySeconds", minReadySeconds)
+        w.field("ordinals", ordinals)
+        w.field("persistentVolumeClaimRetentionPolicy", persistentVolumeClaimRetentionPolicy)
+        w.field("podManagementPolicy", podManagementPolicy)
+        w.field("replicas", replicas)
+        w.field("revisionHistoryLimit", revisionHistoryLimit)
+        w.field("selector", selector)
+        w.field("serviceName", serviceName)
+        w.field("template", template)
+        w.field("updateStrategy", updateStrategy)
+        w.field("volumeClaimTemplates", volumeClaimTemplates)
+        w.endObject()
+    }
+}
+
+extension StatefulSet.PodTemplate: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        self.init()
+        try r.object { r, k in
+            switch k {
+            case "metadata": metadata = try r.opt()
+            case "spec": spec = try r.opt()
+            default: try r.skip()
+            }
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("metadata", metadata)
+        w.field("spec", spec)
+        w.endObject()
+    }
+}
+
+extension StatefulSet.Ordinals: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        self.init()
+        try r.object { r, k in
+            if k == "start" { start = try r.optInt() } else { try r.skip() }
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("start", start)
+        w.endObject()
+    }
+}
+
+extension StatefulSet.RetentionPolicy: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        self.init()
+        try r.object { r, k in
+            switch k {
+            case "whenDeleted": whenDeleted = try r.optString()
+            case "whenScaled": whenScaled = try r.optString()
+            default: try r.skip()
+            }
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("whenDeleted", whenDeleted)
+        w.field("whenScaled", whenScaled)
+        w.endObject()
+    }
+}
+
+extension StatefulSet.Status: JSONCodable {
+    public init(from r: inout JSONReader) throws {
+        self.init()
+        try r.object { r, k in
+            switch k {
+            case "observedGeneration": observedGeneration = try r.optInt64()
+            case "replicas": replicas = try r.optInt() ?? 0
+            case "readyReplicas": readyReplicas = try r.optInt()
+            case "currentReplicas": currentReplicas = try r.optInt()
+            case "updatedReplicas": updatedReplicas = try r.optInt()
+            case "availableReplicas": availableReplicas = try r.optInt()
+            case "currentRevision": currentRevision = try r.optString()
+            case "updateRevision": updateRevision = try r.optString()
+            case "collisionCount": collisionCount = try r.optInt()
+            default: try r.skip()
+            }
+        }
+    }
+
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("availableReplicas", availableReplicas)
+        w.field("collisionCount", collisionCount)
+        w.field("currentReplicas", currentReplicas)
+        w.field("currentRevision", currentRevision)
+        w.field("observedGeneration", observedGeneration)
+        w.field("readyReplicas", readyReplicas)
+        w.field("replicas", replicas)
+        w.field("updateRevision", updateRevision)
+        w.field("updatedReplicas", updatedReplicas)
+        w.endObject()
+    }
+}

@@ -72,7 +72,7 @@ struct APIRouter: Sendable {
         }
         let name = parts.count >= 2 ? parts[1] : nil
         let sub = parts.count == 3 ? parts[2] : nil
-        if let sub, sub != "status" {
+        if let sub, sub != "status", !(sub == "scale" && info == .statefulSet) {
             throw BerthError.notFound("the server could not find the requested resource (subresource \(sub))")
         }
         if name != nil, info.isNamespaced, namespace == nil {
@@ -90,6 +90,9 @@ struct APIRouter: Sendable {
             }
             let t = try Self.parse(path: request.uri.path)
             target = t
+            if t.subresource == "scale", let name = t.name {
+                return try await scale(request, namespace: t.namespace ?? "", name: name)
+            }
             return try await dispatch(request, t, type: ObjectTypes.type(for: t.info))
         } catch let e as BerthError {
             if e.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(e)", "cause": "\(e.underlying ?? "")"]) }
@@ -157,6 +160,56 @@ struct APIRouter: Sendable {
             let deleted = try await catalog.write { tx in try tx.delete(T.self, namespace: ns, name: name, uid: uid) }
             guard let deleted else { throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found") }
             return Self.json(try JSON.encode(deleted))
+        default:
+            throw BerthError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        }
+    }
+
+    /// `/apis/apps/v1/namespaces/{ns}/statefulsets/{name}/scale`: an autoscaling/v1 Scale; GET reads
+    /// it, PUT and PATCH set `spec.replicas` (through the StatefulSet's own admission).
+    func scale(_ request: Request, namespace: String, name: String) async throws -> Response {
+        func scaleBody(_ set: StatefulSet) throws -> Data {
+            let selector = set.spec.selector.map { s in
+                ((s.matchLabels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    + (s.matchExpressions ?? []).map { r in
+                        switch r.operator {
+                        case "Exists": r.key
+                        case "DoesNotExist": "!\(r.key)"
+                        default: "\(r.key) \(r.operator.lowercased()) (\((r.values ?? []).joined(separator: ",")))"
+                        }
+                    }).joined(separator: ",")
+            } ?? ""
+            let tree: JSONValue = .object([
+                "apiVersion": .string("autoscaling/v1"), "kind": .string("Scale"),
+                "metadata": .object(["name": .string(set.name), "namespace": .string(set.namespace), "uid": .string(set.uid),
+                                     "resourceVersion": .string(set.metadata.resourceVersion ?? ""),
+                                     "creationTimestamp": .string(set.metadata.creationTimestamp ?? "")]),
+                "spec": .object(["replicas": .int(Int64(set.replicas))]),
+                "status": .object(["replicas": .int(Int64(set.status?.replicas ?? 0)), "selector": .string(selector)]),
+            ])
+            return tree.jsonData()
+        }
+        switch request.method {
+        case .get:
+            guard let set = try await catalog.read({ tx in try tx.get(StatefulSet.self, namespace: namespace, name: name) }) else {
+                throw BerthError.notFound("statefulsets.apps \"\(name)\" not found")
+            }
+            return Self.json(try scaleBody(set))
+        case .put, .patch:
+            let body = try await self.body(request)
+            guard let replicas = body["spec"]?["replicas"], case .int(let n) = replicas else {
+                throw BerthError.invalid("Scale \"\(name)\" is invalid: spec.replicas: Required value: an integer",
+                                         causes: [FieldError("spec.replicas", "Required value")])
+            }
+            var patch: [String: JSONValue] = ["spec": .object(["replicas": .int(n)])]
+            if let rv = body["metadata"]?["resourceVersion"]?.stringValue, !rv.isEmpty {
+                patch["metadata"] = .object(["resourceVersion": .string(rv)])
+            }
+            let merge = JSONValue.object(patch)
+            let updated = try await catalog.write { tx in
+                try ObjectAdmission<StatefulSet>.patch(namespace: namespace, name: name, patch: merge, statusOnly: false, in: tx)
+            }
+            return Self.json(try scaleBody(updated))
         default:
             throw BerthError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         }

@@ -64,6 +64,8 @@ public enum Agent {
                 logger: logger))
         }
         services.append(controller)
+        services.append(WorkloadController(catalog: catalog, topology: topology, stateDir: stateDir,
+                                           resyncInterval: .seconds(options.resyncSeconds), logger: logger))
         services.append(EventPruner(catalog: catalog, logger: logger))
         // last in the list, so first to stop: ends open watches so the HTTP servers can drain
         services.append(CatalogCloser(catalog: catalog))

@@ -53,6 +53,8 @@ struct ObjectAdmission<T: KubeObject> {
         } else {
             obj = object
             obj.applyDefaults()
+            // clients do not set the generation: it is the stored one, raised by keepStatus on a spec change
+            obj.metadata.generation = old.metadata.generation
             obj.keepStatus(from: old)
         }
         if old.metadata.isDeleting, !statusOnly {
@@ -109,12 +111,14 @@ struct ObjectAdmission<T: KubeObject> {
             pv.metadata.addFinalizer(Keys.pvProtection)
             if let typed = pv as? T { obj = typed }
         }
-        if var claim = obj as? PersistentVolumeClaim, !claim.hasClass {
+        if var claim = obj as? PersistentVolumeClaim {
             // DefaultStorageClass admission
-            if let def = defaultStorageClass(try tx.list(StorageClass.self)) {
+            if !claim.hasClass, let def = defaultStorageClass(try tx.list(StorageClass.self)) {
                 claim.spec.storageClassName = def.name
-                if let typed = claim as? T { obj = typed }
             }
+            // StorageObjectInUseProtection admission: a claim is not removed while a pod uses it
+            claim.metadata.addFinalizer("kubernetes.io/pvc-protection")
+            if let typed = claim as? T { obj = typed }
         }
     }
 }

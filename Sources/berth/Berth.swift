@@ -16,7 +16,8 @@ struct Berth: AsyncParsableCommand {
             """,
         version: BerthServerVersion.current,
         subcommands: [AgentCommand.self, ApplyCommand.self, CreateCommand.self, GetCommand.self, DescribeCommand.self,
-                      DeleteCommand.self, WaitCommand.self, VolumeCommand.self, DoctorCommand.self])
+                      DeleteCommand.self, WaitCommand.self, ScaleCommand.self, CordonCommand.self, UncordonCommand.self,
+                      NodeCommand.self, VolumeCommand.self, DoctorCommand.self])
 
     /// Runs a command body, turning any error into one line `error: …` and exit status 1.
     static func guarded(_ body: () async throws -> Void) async throws {

@@ -49,7 +49,10 @@ struct DeleteCommand: AsyncParsableCommand {
                 guard (200..<300).contains(response.status) else { throw APIClient.error(from: response) }
                 print("\(info.singular) \"\(name)\" deleted")
                 if wait {
-                    while try await api.get(info, namespace: ns, name: name) != nil {
+                    // wait for this object (its UID) to go: a controller may make a new one of the same name
+                    let uid = (try? JSON.parse(response.body))?["metadata"]?["uid"]?.stringValue
+                    while let current = try await api.get(info, namespace: ns, name: name),
+                          uid == nil || current["metadata"]?["uid"]?.stringValue == uid {
                         if ContinuousClock.now > deadline {
                             throw BerthError(.unavailable, "\(info.singular) \"\(name)\" is still being deleted (finalizers pending) after \(timeout); check 'berth describe \(info.singular) \(name)'")
                         }

@@ -1,0 +1,527 @@
+import BerthCatalog
+import BerthLinux
+import BerthModel
+import BerthStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// StatefulSets and their simulated pods: one claim per template and ordinal, one pod per ordinal,
+/// a scheduler that places each pod where its volumes can follow, a "kubelet" that makes each pod's
+/// volumes appear under `<state-dir>/pods/<namespace>/<pod>/volumes/<volume>`, the retention policy
+/// through ownerReferences and a garbage collector, and pvc-protection.
+///
+/// Level-triggered like the volume controller: every pass looks at everything and writes only what
+/// differs, so a pass after a crash finishes whatever the last one started, and a steady state writes
+/// nothing.
+public final class WorkloadController: Service, Sendable {
+    let catalog: any Catalog
+    let topology: Topology
+    let stateDir: String
+    let logger: Logger
+    let resyncInterval: Duration
+    private let dirty: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+
+    static let origin = "workload-controller"
+    static let podFinalizer = "berth.io/pod-volumes"
+    static let pvcProtection = "kubernetes.io/pvc-protection"
+    static let podNameLabel = "statefulset.kubernetes.io/pod-name"
+    static let podIndexLabel = "apps.kubernetes.io/pod-index"
+    /// A node annotation: the node is down (`berth node down`); its pods are evicted and nothing is scheduled there.
+    public static let downAnnotation = "berth.io/down"
+
+    public init(catalog: any Catalog, topology: Topology, stateDir: String, resyncInterval: Duration = .seconds(15), logger: Logger) {
+        self.catalog = catalog
+        self.topology = topology
+        self.stateDir = stateDir
+        self.resyncInterval = resyncInterval
+        self.logger = logger
+        (dirty, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.loop() }
+        } catch is CancellationError {}
+    }
+
+    private func loop() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    let changes: AsyncThrowingStream<Change, any Error>
+                    do {
+                        changes = try await self.catalog.watch(after: self.catalog.currentRevision)
+                    } catch let e as BerthError where e.code == .unavailable {
+                        while true { try await Task.sleep(for: .seconds(3600)) }
+                    }
+                    self.signal.yield()
+                    do {
+                        for try await change in changes where Self.kinds.contains(change.object.kind) { _ = change; self.signal.yield() }
+                    } catch let e as BerthError where e.code == .gone {
+                        self.logger.warning("the workload controller's watch fell behind; watching again")
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.resyncInterval)
+                    self.signal.yield()
+                }
+            }
+            group.addTask {
+                for await _ in self.dirty {
+                    try Task.checkCancellation()
+                    try await Task.sleep(for: .milliseconds(2))
+                    await self.pass()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static let kinds: Set<String> = [StatefulSet.info.kind, Pod.info.kind, PersistentVolumeClaim.info.kind,
+                                     PersistentVolume.info.kind, Node.info.kind]
+
+    /// Filesystem work decided in a transaction and done after it commits.
+    struct Plan: Sendable {
+        /// Pods whose volumes should appear: pod key → (volume name, target path).
+        var materialise: [Key: [(String, String)]] = [:]
+        /// Pods being deleted whose directories must go before their finalizer does.
+        var tearDown: [Key] = []
+    }
+
+    /// One reconcile pass.
+    public func pass() async {
+        do {
+            let plan = try await catalog.write(origin: Self.origin) { tx in try self.reconcile(tx) }
+            guard !plan.materialise.isEmpty || !plan.tearDown.isEmpty else { return }
+            var ready: [Key] = []
+            var failed: [Key: String] = [:]
+            for (key, volumes) in plan.materialise {
+                do {
+                    try await Blocking.run { try self.materialise(key, volumes) }
+                    ready.append(key)
+                } catch {
+                    failed[key] = "\(error)"
+                }
+            }
+            var removed: [Key] = []
+            for key in plan.tearDown {
+                do {
+                    try await Blocking.run { try self.tearDown(key) }
+                    removed.append(key)
+                } catch {
+                    logger.warning("cannot remove a pod's volume directory; retried at the next pass", metadata: ["pod": "\(key.namespace)/\(key.name)", "error": "\(error)"])
+                }
+            }
+            let (readyKeys, failedKeys, removedKeys) = (ready, failed, removed)
+            try await catalog.write(origin: Self.origin) { tx in
+                for key in readyKeys {
+                    guard var pod = try tx.get(Pod.self, namespace: key.namespace, name: key.name), !pod.metadata.isDeleting else { continue }
+                    pod.metadata.addFinalizer(Self.podFinalizer)
+                    var status = pod.status ?? .init()
+                    let wasRunning = status.phase == "Running"
+                    status.phase = "Running"
+                    status.reason = nil
+                    status.message = nil
+                    if status.startTime == nil { status.startTime = Timestamp.now() }
+                    status.hostIP = "127.0.0.1"
+                    pod.status = status
+                    pod.setCondition("PodScheduled", true)
+                    pod.setCondition("Initialized", true)
+                    pod.setCondition("ContainersReady", true)
+                    pod.setCondition("Ready", true)
+                    try tx.update(pod)
+                    if !wasRunning {
+                        try tx.recordEvent(about: pod.reference, type: "Normal", reason: "Started",
+                                           message: "volumes ready under \(self.podDirectory(key))/volumes", host: self.topology.hostName)
+                    }
+                }
+                for (key, message) in failedKeys {
+                    guard var pod = try tx.get(Pod.self, namespace: key.namespace, name: key.name), pod.status?.message != message else { continue }
+                    pod.status = pod.status ?? .init()
+                    pod.status?.message = message
+                    pod.status?.reason = "VolumeSetupFailed"
+                    try tx.update(pod)
+                    try tx.recordEvent(about: pod.reference, type: "Warning", reason: "FailedMount", message: message, host: self.topology.hostName)
+                }
+                for key in removedKeys {
+                    guard var pod = try tx.get(Pod.self, namespace: key.namespace, name: key.name), pod.metadata.isDeleting else { continue }
+                    pod.metadata.removeFinalizer(Self.podFinalizer)
+                    try tx.update(pod)
+                }
+            }
+        } catch {
+            logger.error("workload controller pass failed; retrying", metadata: ["error": "\(error)"])
+            try? await Task.sleep(for: .milliseconds(200))
+            signal.yield()
+        }
+    }
+
+    // MARK: the decisions, inside one transaction
+
+    func reconcile(_ tx: any CatalogTransaction) throws -> Plan {
+        var plan = Plan()
+        let sets = try tx.list(StatefulSet.self)
+        var pods = try tx.list(Pod.self)
+        try collectGarbage(tx, sets: sets, pods: &pods)
+        for set in sets where !set.metadata.isDeleting {
+            try reconcile(tx, set: set, pods: &pods)
+        }
+        let nodes = try tx.list(Node.self)
+        // bytes promised this pass to volumes not provisioned yet, per node, so that pods placed in one
+        // pass spread instead of all seeing the same free space
+        var reserved: [String: Int64] = [:]
+        for pod in pods {
+            let key = Key(pod.namespace, pod.name)
+            if pod.metadata.isDeleting {
+                if pod.metadata.hasFinalizer(Self.podFinalizer) { plan.tearDown.append(key) }
+                continue
+            }
+            if let down = nodes.first(where: { $0.name == pod.nodeName && $0.metadata.annotation(Self.downAnnotation) != nil }) {
+                // node loss: the pod is evicted; its StatefulSet makes it again, and the scheduler keeps
+                // it Pending until the node with its volumes is back
+                try tx.recordEvent(about: pod.reference, type: "Warning", reason: "NodeDown",
+                                   message: "node \(down.name) is down; the pod is evicted", host: topology.hostName)
+                try tx.delete(Pod.self, namespace: pod.namespace, name: pod.name, uid: pod.uid)
+                continue
+            }
+            var current = pod
+            if current.nodeName.isEmpty {
+                guard let scheduled = try schedule(tx, pod: current, nodes: nodes, reserved: &reserved) else { continue }
+                current = scheduled
+            }
+            if let volumes = try volumesReady(tx, pod: current) {
+                if current.phase != "Running" || !volumes.allSatisfy({ FileManager.default.fileExists(atPath: linkPath(Key(current.namespace, current.name), $0.0)) }) {
+                    plan.materialise[key] = volumes
+                }
+            }
+        }
+        try releaseProtectedClaims(tx, pods: pods)
+        return plan
+    }
+
+    /// Claims and pods for one StatefulSet, in Kubernetes' order: claims before their pod, ascending
+    /// ordinals (one at a time unless Parallel), condemned pods from the highest ordinal down.
+    func reconcile(_ tx: any CatalogTransaction, set: StatefulSet, pods: inout [Pod]) throws {
+        let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true }
+        var byOrdinal: [Int: Pod] = [:]
+        for p in mine { if let o = set.ordinal(ofPod: p.name) { byOrdinal[o] = p } }
+        let range = set.ordinalRange
+
+        // condemned pods first get their claims' ownerRefs right (whenScaled: Delete hands each claim to its pod)
+        let condemned = byOrdinal.keys.filter { !range.contains($0) }.sorted(by: >)
+        for ordinal in condemned {
+            guard let pod = byOrdinal[ordinal] else { continue }
+            try fixClaimOwners(tx, set: set, ordinal: ordinal, condemnedPod: pod)
+        }
+        var blocked = false
+        for ordinal in range {
+            try fixClaimOwners(tx, set: set, ordinal: ordinal, condemnedPod: nil)
+            if let pod = byOrdinal[ordinal] {
+                if !set.isParallel, !(pod.phase == "Running" && pod.isReady) || pod.metadata.isDeleting { blocked = true }
+                continue
+            }
+            if blocked { break }
+            // claims first; a claim being deleted holds its pod back until it is gone
+            var claimsReady = true
+            for template in set.spec.volumeClaimTemplates ?? [] {
+                let claimName = set.claimName(template.name, ordinal)
+                if let existing = try tx.get(PersistentVolumeClaim.self, namespace: set.namespace, name: claimName) {
+                    if existing.metadata.isDeleting { claimsReady = false }
+                    continue
+                }
+                var claim = makeClaim(set, template: template, ordinal: ordinal)
+                // DefaultStorageClass admission, as for a claim created through the API
+                if !claim.hasClass, let def = defaultStorageClass(try tx.list(StorageClass.self)) { claim.spec.storageClassName = def.name }
+                try tx.create(claim)
+            }
+            guard claimsReady else {
+                try tx.recordEvent(about: set.reference, type: "Warning", reason: "FailedCreate",
+                                   message: "create Pod \(set.podName(ordinal)) in StatefulSet \(set.name) failed: a claim of it is being deleted; waiting until it is gone",
+                                   host: topology.hostName)
+                if !set.isParallel { blocked = true }
+                continue
+            }
+            let pod = try tx.create(makePod(set, ordinal: ordinal))
+            pods.append(pod)
+            try tx.recordEvent(about: set.reference, type: "Normal", reason: "SuccessfulCreate",
+                               message: "create Pod \(pod.name) in StatefulSet \(set.name) successful", host: topology.hostName)
+            if !set.isParallel { blocked = true }
+        }
+        // scale down: highest ordinal first; OrderedReady one at a time
+        for ordinal in condemned {
+            guard let pod = byOrdinal[ordinal] else { continue }
+            if pod.metadata.isDeleting {
+                if !set.isParallel { break }
+                continue
+            }
+            try tx.delete(Pod.self, namespace: pod.namespace, name: pod.name, uid: pod.uid)
+            try tx.recordEvent(about: set.reference, type: "Normal", reason: "SuccessfulDelete",
+                               message: "delete Pod \(pod.name) in StatefulSet \(set.name) successful", host: topology.hostName)
+            if !set.isParallel { break }
+        }
+        try updateStatus(tx, set: set, pods: pods)
+    }
+
+    func updateStatus(_ tx: any CatalogTransaction, set: StatefulSet, pods: [Pod]) throws {
+        guard var current = try tx.get(StatefulSet.self, namespace: set.namespace, name: set.name) else { return }
+        let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true && !p.metadata.isDeleting }
+        let live = (try tx.list(Pod.self, namespace: set.namespace)).filter { p in mine.contains { $0.name == p.name && $0.uid == p.uid } }
+        var status = current.status ?? .init()
+        status.replicas = live.count
+        status.readyReplicas = live.filter(\.isReady).count
+        status.currentReplicas = live.count
+        status.updatedReplicas = live.count
+        status.availableReplicas = live.filter(\.isReady).count
+        status.observedGeneration = current.metadata.generation
+        if status != current.status {
+            current.status = status
+            try tx.update(current)
+        }
+    }
+
+    /// The claim for one template and ordinal: the template's metadata and spec, labels overlaid
+    /// with the selector's matchLabels (Kubernetes' `getPersistentVolumeClaims`).
+    func makeClaim(_ set: StatefulSet, template: PersistentVolumeClaim, ordinal: Int) -> PersistentVolumeClaim {
+        var claim = PersistentVolumeClaim(namespace: set.namespace, name: set.claimName(template.name, ordinal), spec: template.spec)
+        var labels = template.metadata.labels ?? [:]
+        for (k, v) in set.spec.selector?.matchLabels ?? [:] { labels[k] = v }
+        claim.metadata.labels = labels.isEmpty ? nil : labels
+        claim.metadata.annotations = template.metadata.annotations
+        claim.metadata.addFinalizer(Self.pvcProtection)
+        if set.whenDeleted == "Delete" { claim.metadata.ownerReferences = [ownerRef(set, block: false)] }
+        claim.applyDefaults()
+        claim.status = .init(phase: "Pending")
+        return claim
+    }
+
+    func makePod(_ set: StatefulSet, ordinal: Int) -> Pod {
+        var spec = set.spec.template.spec ?? PodSpec()
+        var volumes = spec.volumes
+        for template in set.spec.volumeClaimTemplates ?? [] {
+            volumes.removeAll { $0.name == template.name }
+            volumes.append(PodVolume(name: template.name, claimName: set.claimName(template.name, ordinal)))
+        }
+        spec.volumes = volumes
+        spec.hostname = set.podName(ordinal)
+        if let service = set.spec.serviceName, !service.isEmpty { spec.subdomain = service }
+        spec.nodeName = nil
+        var pod = Pod(namespace: set.namespace, name: set.podName(ordinal), spec: spec)
+        var labels = set.spec.template.metadata?.labels ?? [:]
+        labels[Self.podNameLabel] = pod.name
+        labels[Self.podIndexLabel] = String(ordinal)
+        pod.metadata.labels = labels
+        pod.metadata.annotations = set.spec.template.metadata?.annotations
+        pod.metadata.ownerReferences = [ownerRef(set, block: true)]
+        pod.applyDefaults()
+        pod.status = .init(phase: "Pending")
+        return pod
+    }
+
+    func ownerRef(_ set: StatefulSet, block: Bool) -> OwnerReference {
+        OwnerReference(apiVersion: StatefulSet.info.apiVersion, kind: StatefulSet.info.kind, name: set.name, uid: set.uid,
+                       controller: true, blockOwnerDeletion: block)
+    }
+
+    /// The retention policy as ownerReferences (KEP-1847): whenDeleted Delete → owned by the set;
+    /// whenScaled Delete on a condemned ordinal → owned by its pod (and not by the set).
+    func fixClaimOwners(_ tx: any CatalogTransaction, set: StatefulSet, ordinal: Int, condemnedPod: Pod?) throws {
+        for template in set.spec.volumeClaimTemplates ?? [] {
+            guard var claim = try tx.get(PersistentVolumeClaim.self, namespace: set.namespace, name: set.claimName(template.name, ordinal)),
+                  !claim.metadata.isDeleting else { continue }
+            var refs = (claim.metadata.ownerReferences ?? []).filter { $0.uid != set.uid && !($0.kind == Pod.info.kind && $0.name == set.podName(ordinal)) }
+            if refs.contains(where: { $0.controller == true }) { continue }  // another controller owns it
+            if let pod = condemnedPod, set.whenScaled == "Delete" {
+                refs.append(OwnerReference(apiVersion: "v1", kind: Pod.info.kind, name: pod.name, uid: pod.uid, controller: true, blockOwnerDeletion: false))
+            } else if set.whenDeleted == "Delete" {
+                refs.append(ownerRef(set, block: false))
+            }
+            let wanted = refs.isEmpty ? nil : refs
+            if wanted != claim.metadata.ownerReferences {
+                claim.metadata.ownerReferences = wanted
+                try tx.update(claim)
+            }
+        }
+    }
+
+    /// Background garbage collection: pods and claims whose every owner (by UID) is gone are deleted.
+    func collectGarbage(_ tx: any CatalogTransaction, sets: [StatefulSet], pods: inout [Pod]) throws {
+        var live = Set(sets.filter { !$0.metadata.isDeleting }.map(\.uid))
+        for p in pods where !p.metadata.isDeleting { live.insert(p.uid) }
+        func orphaned(_ refs: [OwnerReference]?) -> Bool {
+            guard let refs, !refs.isEmpty else { return false }
+            return refs.allSatisfy { ref in
+                (ref.kind == StatefulSet.info.kind || ref.kind == Pod.info.kind) && !live.contains(ref.uid)
+            }
+        }
+        for pod in pods where !pod.metadata.isDeleting && orphaned(pod.metadata.ownerReferences) {
+            if let deleted = try tx.delete(Pod.self, namespace: pod.namespace, name: pod.name, uid: pod.uid) {
+                if let i = pods.firstIndex(where: { $0.uid == pod.uid }) { pods[i] = deleted }
+            }
+        }
+        for claim in try tx.list(PersistentVolumeClaim.self) where !claim.metadata.isDeleting && orphaned(claim.metadata.ownerReferences) {
+            // a claim owned by a pod goes only once that pod is gone for good
+            try tx.delete(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name, uid: claim.uid)
+        }
+    }
+
+    /// pvc-protection: a claim being deleted loses its finalizer once no live pod uses it.
+    func releaseProtectedClaims(_ tx: any CatalogTransaction, pods: [Pod]) throws {
+        let current = try tx.list(Pod.self)
+        for claim in try tx.list(PersistentVolumeClaim.self) where claim.metadata.isDeleting && claim.metadata.hasFinalizer(Self.pvcProtection) {
+            let inUse = current.contains { p in p.namespace == claim.namespace && p.claimVolumes.contains { $0.claim == claim.name } }
+            guard !inUse else { continue }
+            var c = claim
+            c.metadata.removeFinalizer(Self.pvcProtection)
+            try tx.update(c)
+        }
+        _ = pods
+    }
+
+    // MARK: scheduling
+
+    /// Picks a node for a pod whose volumes can be there, or explains in the pod's status why none can.
+    func schedule(_ tx: any CatalogTransaction, pod: Pod, nodes: [Node], reserved: inout [String: Int64]) throws -> Pod? {
+        var pinned: String?
+        var unboundDelayed: [PersistentVolumeClaim] = []
+        var why: String?
+        for (_, claimName) in pod.claimVolumes {
+            guard let claim = try tx.get(PersistentVolumeClaim.self, namespace: pod.namespace, name: claimName) else {
+                why = "persistentvolumeclaim \"\(claimName)\" not found"
+                break
+            }
+            if claim.metadata.isDeleting { why = "persistentvolumeclaim \"\(claimName)\" is being deleted"; break }
+            if claim.phase == "Lost" { why = "persistentvolumeclaim \"\(claimName)\" bound to non-existent persistentvolume"; break }
+            if claim.phase == "Bound", let pv = try tx.get(PersistentVolume.self, name: claim.volumeName) {
+                if let node = nodeOf(pv) {
+                    if let p = pinned, p != node { why = "its volumes live on different nodes (\(p), \(node))"; break }
+                    pinned = node
+                }
+                continue
+            }
+            let cls = claim.storageClass.isEmpty ? nil : try tx.get(StorageClass.self, name: claim.storageClass)
+            if cls?.isWaitForFirstConsumer == true {
+                if let selected = claim.metadata.annotation(Keys.selectedNode) { pinned = pinned ?? selected } else { unboundDelayed.append(claim) }
+            } else {
+                why = "waiting for persistentvolumeclaim \"\(claimName)\" to be bound"
+            }
+        }
+        var candidates = nodes.filter { n in
+            n.spec?.unschedulable != true && n.metadata.annotation(Self.downAnnotation) == nil
+                && pod.spec.nodeSelector.allSatisfy { n.metadata.labels?[$0.key] == $0.value }
+        }
+        if why == nil, let p = pinned {
+            if let node = nodes.first(where: { $0.name == p }) {
+                if node.metadata.annotation(Self.downAnnotation) != nil {
+                    why = "node \(p), where its volumes live, is down; the pod waits for it (berth never gives an ordinal a new, empty volume elsewhere)"
+                } else if node.spec?.unschedulable == true {
+                    why = "node \(p), where its volumes live, is cordoned"
+                } else if !candidates.contains(where: { $0.name == p }) {
+                    why = "node \(p), where its volumes live, does not match the pod's nodeSelector"
+                }
+            } else {
+                why = "node \(p), where its volumes live, is not known to this agent"
+            }
+            candidates = candidates.filter { $0.name == p }
+        }
+        // for volumes provisioned on the node chosen now: a pool there must have room for each
+        var free: [String: Int64] = [:]
+        if why == nil {
+            candidates = try candidates.filter { node in
+                let pools = topology.pools.filter { $0.node == node.name }
+                var room = Int64(0)
+                for pool in pools { room = max(room, pool.capacity.bytes - (try tx.allocatedBytes(node: pool.node, pool: pool.name))) }
+                room -= reserved[node.name] ?? 0
+                free[node.name] = room
+                return unboundDelayed.allSatisfy { $0.requestBytes <= room }
+            }
+            if candidates.isEmpty { why = "0/\(nodes.count) nodes are available: no schedulable node has room for the pod's volumes" }
+        }
+        guard why == nil, let chosen = candidates.max(by: { (free[$0.name] ?? 0, $1.name) < (free[$1.name] ?? 0, $0.name) }) else {
+            let message = why ?? "no node fits"
+            if pod.status?.message != message {
+                var p = pod
+                p.status = p.status ?? .init()
+                p.status?.phase = "Pending"
+                p.status?.reason = "Unschedulable"
+                p.status?.message = message
+                p.setCondition("PodScheduled", false, reason: "Unschedulable", message: message)
+                try tx.update(p)
+                try tx.recordEvent(about: pod.reference, type: "Warning", reason: "FailedScheduling", message: message, host: topology.hostName)
+            }
+            return nil
+        }
+        reserved[chosen.name, default: 0] += unboundDelayed.reduce(0) { $0 + $1.requestBytes }
+        for claim in unboundDelayed {
+            var c = claim
+            c.metadata.setAnnotation(Keys.selectedNode, chosen.name)
+            try tx.update(c)
+        }
+        var p = pod
+        p.spec.nodeName = chosen.name
+        p.status = p.status ?? .init()
+        p.status?.reason = nil
+        p.status?.message = nil
+        p.setCondition("PodScheduled", true)
+        let updated = try tx.update(p)
+        try tx.recordEvent(about: pod.reference, type: "Normal", reason: "Scheduled",
+                           message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)", host: topology.hostName)
+        return updated
+    }
+
+    func nodeOf(_ pv: PersistentVolume) -> String? {
+        if let n = pv.metadata.annotation(Keys.node) { return n }
+        for term in pv.spec.nodeAffinity?.required?.nodeSelectorTerms ?? [] {
+            for r in term.matchExpressions ?? [] where r.key == Keys.hostnameLabel && r.operator == "In" {
+                if let v = r.values?.first { return v }
+            }
+        }
+        return nil
+    }
+
+    // MARK: the kubelet's part
+
+    /// (volume name, path of the volume) for every claim of a scheduled pod, once all are bound and
+    /// their PVs are usable; nil while any is not.
+    func volumesReady(_ tx: any CatalogTransaction, pod: Pod) throws -> [(String, String)]? {
+        var out: [(String, String)] = []
+        for (volume, claimName) in pod.claimVolumes {
+            guard let claim = try tx.get(PersistentVolumeClaim.self, namespace: pod.namespace, name: claimName), claim.phase == "Bound",
+                  let pv = try tx.get(PersistentVolume.self, name: claim.volumeName), pv.phase == "Bound", let path = pv.path else { return nil }
+            out.append((volume, path))
+        }
+        return out
+    }
+
+    func podDirectory(_ key: Key) -> String { "\(stateDir)/pods/\(key.namespace)/\(key.name)" }
+    func linkPath(_ key: Key, _ volume: String) -> String { "\(podDirectory(key))/volumes/\(volume)" }
+
+    /// Makes each volume appear at `<pod dir>/volumes/<volume>`: a symlink to the volume's path (a
+    /// Block volume's path is itself the link to its device, so the pod sees the device).
+    func materialise(_ key: Key, _ volumes: [(String, String)]) throws {
+        let root = try SafeDirectory.makeRoot(path: stateDir)
+        _ = try root.makeChild("pods")
+        let pods = try root.openChild("pods")
+        _ = try pods.makeChild(key.namespace)
+        let ns = try pods.openChild(key.namespace)
+        _ = try ns.makeChild(key.name)
+        let dir = try ns.openChild(key.name)
+        _ = try dir.makeChild("volumes")
+        let vols = try dir.openChild("volumes")
+        for (name, path) in volumes {
+            try vols.setSymlink(name, to: path)
+        }
+    }
+
+    func tearDown(_ key: Key) throws {
+        guard let pods = try? SafeDirectory(path: "\(stateDir)/pods"), pods.kind(of: key.namespace) == .directory else { return }
+        let ns = try pods.openChild(key.namespace)
+        try ns.removeTree(key.name)
+        try ns.sync()
+    }
+}
