@@ -31,6 +31,8 @@ public final class WorkloadController: Service, Sendable {
     static let podIndexLabel = "apps.kubernetes.io/pod-index"
     /// A node annotation: the node is down (`berth node down`); its pods are evicted and nothing is scheduled there.
     public static let downAnnotation = "berth.io/down"
+    /// A pod annotation: the directory under which its volumes appear.
+    public static let volumesPathAnnotation = "berth.io/volumes-path"
 
     public init(catalog: any Catalog, topology: Topology, stateDir: String, resyncInterval: Duration = .seconds(15), logger: Logger) {
         self.catalog = catalog
@@ -123,6 +125,7 @@ public final class WorkloadController: Service, Sendable {
                 for key in readyKeys {
                     guard var pod = try tx.get(Pod.self, namespace: key.namespace, name: key.name), !pod.metadata.isDeleting else { continue }
                     pod.metadata.addFinalizer(Self.podFinalizer)
+                    pod.metadata.setAnnotation(Self.volumesPathAnnotation, "\(self.podDirectory(key))/volumes")
                     var status = pod.status ?? .init()
                     let wasRunning = status.phase == "Running"
                     status.phase = "Running"

@@ -268,6 +268,45 @@ if let i = args.firstIndex(of: "--loop"), i + 1 < args.count, let n = Int(args[i
     exit(0)
 }
 
+/// StatefulSets (issue 4): a Parallel host-path set scaled 0 → n until every pod is Running, then
+/// n → 0 (until no pod is left) and 0 → n again, reusing the claims and volumes of the first round.
+func statefulSetScaling(_ n: Int) async throws -> (up: Double, down: Double, again: Double) {
+    let (dir, agent, _) = try await startBenchAgent()
+    defer { withExtendedLifetime(dir) {} }
+    let api = agent.client
+    let set = Data(#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"web"},"spec":{"replicas":0,"serviceName":"web","podManagementPolicy":"Parallel","selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"db","image":"postgres"}]}},"volumeClaimTemplates":[{"metadata":{"name":"data"},"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"berth-hostpath","resources":{"requests":{"storage":"16Mi"}}}}]}}"#.utf8)
+    let created = try await api.send(.POST, "/apis/apps/v1/namespaces/bench/statefulsets", body: set)
+    guard created.status == 201 else { throw APIClient.error(from: created) }
+    func scale(to replicas: Int) async throws -> Double {
+        let t0 = ContinuousClock.now
+        let r = try await api.send(.PATCH, "/apis/apps/v1/namespaces/bench/statefulsets/web/scale",
+                                   body: Data(#"{"spec":{"replicas":\#(replicas)}}"#.utf8), contentType: "application/merge-patch+json")
+        guard r.status == 200 else { throw APIClient.error(from: r) }
+        while true {
+            let pods = try await api.list(.pod, namespace: "bench").items
+            let running = pods.filter { $0["status"]?["phase"]?.stringValue == "Running" && $0["metadata"]?["deletionTimestamp"] == nil }.count
+            if running == replicas, pods.count == replicas { break }
+            if ContinuousClock.now - t0 > .seconds(120) { throw BerthError.internalError("scaling to \(replicas) did not finish in 120 s") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return seconds(ContinuousClock.now - t0)
+    }
+    let up = try await scale(to: n)
+    let claims = try await api.list(.persistentVolumeClaim, namespace: "bench").items.count
+    let down = try await scale(to: 0)
+    let again = try await scale(to: n)
+    let claimsAfter = try await api.list(.persistentVolumeClaim, namespace: "bench").items.count
+    guard claims == n, claimsAfter == n else { throw BerthError.internalError("expected \(n) claims reused, had \(claims) then \(claimsAfter)") }
+    await agent.stop()
+    return (up, down, again)
+}
+
+if let i = args.firstIndex(of: "--sts"), i + 1 < args.count, let n = Int(args[i + 1]) {
+    let r = try await statefulSetScaling(n)
+    print(String(format: "StatefulSet (Parallel, host-path) 0 → %d Running: %.3f s; %d → 0: %.3f s; 0 → %d again (volumes reused): %.3f s", n, r.up, n, r.down, n, r.again))
+    exit(0)
+}
+
 if let i = args.firstIndex(of: "--pairs"), i + 1 < args.count, let n = Int(args[i + 1]) {
     // profiling aid: one static-pairs run, printing the agent's PID first
     let r = try await staticPairs(n, batch: !args.contains("--per-object"))
@@ -311,6 +350,13 @@ do {
     let rate = try await provisionRate(1000)
     results.append(Result(name: "(b) host-path claims provisioned to Bound", value: rate, unit: "vol/s", target: "≥ 1000/s",
                           baseline: "local-path-provisioner: one helper pod per volume", met: rate >= 1000))
+
+    // StatefulSets (issue 4)
+    let sts = try await statefulSetScaling(100)
+    results.append(Result(name: "sts: 0 → 100 pods Running (Parallel)", value: sts.up, unit: "s", target: "< 1 s",
+                          baseline: "Kubernetes: minutes for the same", met: sts.up < 1))
+    results.append(Result(name: "sts: 100 → 0 → 100, volumes reused", value: sts.down + sts.again, unit: "s", target: "< 1 s",
+                          baseline: String(format: "down %.3f s, up again %.3f s", sts.down, sts.again), met: sts.down + sts.again < 1))
 
     // loop volumes (issue 3): berth against the same steps in a shell script, when this host can
     if getuid() == 0, FileManager.default.fileExists(atPath: "/dev/loop-control") {

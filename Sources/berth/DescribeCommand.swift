@@ -113,6 +113,55 @@ enum Describer {
                 return "\n  \(key.dropFirst("berth.io/pool.".count)):  capacity \(total)  allocated \(used)  free \(available)"
             }
             lines.append(("Storage Pools", pools.joined()))
+        case "Pod":
+            lines.append(("Node", s(spec?["nodeName"]).isEmpty ? "<none>" : s(spec?["nodeName"])))
+            lines.append(("Start Time", s(status?["startTime"]).isEmpty ? "<none>" : s(status?["startTime"])))
+            lines.append(("Labels", map(meta?["labels"])))
+            lines.append(("Annotations", map(meta?["annotations"])))
+            lines.append(("Status", meta?["deletionTimestamp"] != nil ? "Terminating" : (status?["phase"]?.stringValue ?? "Pending")))
+            if let reason = status?["reason"]?.stringValue { lines.append(("Reason", reason)) }
+            if let message = status?["message"]?.stringValue { lines.append(("Message", message)) }
+            if case .array(let owners)? = meta?["ownerReferences"], let owner = owners.first(where: { $0["controller"]?.scalarText == "true" }) {
+                lines.append(("Controlled By", "\(s(owner["kind"]))/\(s(owner["name"]))"))
+            }
+            let host = s(spec?["hostname"]), sub = s(spec?["subdomain"])
+            if !host.isEmpty, !sub.isEmpty { lines.append(("DNS Name", "\(host).\(sub).\(s(meta?["namespace"]))")) }
+            if case .array(let conds)? = status?["conditions"] {
+                lines.append(("Conditions", conds.map { "\n  \(s($0["type"]).padding(toLength: 16, withPad: " ", startingAt: 0))\(s($0["status"]))" }.joined()))
+            }
+            let base = s(meta?["annotations"]?["berth.io/volumes-path"])
+            var volumes = ""
+            if case .array(let vs)? = spec?["volumes"] {
+                for v in vs {
+                    volumes += "\n  \(s(v["name"])):"
+                    if let claim = v["persistentVolumeClaim"]?["claimName"]?.stringValue {
+                        volumes += "\n    Type:       PersistentVolumeClaim\n    ClaimName:  \(claim)"
+                        volumes += "\n    Path:       \(base.isEmpty ? "<not materialised yet>" : "\(base)/\(s(v["name"]))")"
+                    }
+                }
+            }
+            lines.append(("Volumes", volumes.isEmpty ? "<none>" : volumes))
+        case "StatefulSet":
+            lines.append(("CreationTimestamp", s(meta?["creationTimestamp"])))
+            let selector = (spec?["selector"]?["matchLabels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\(s($0.value))" }
+            lines.append(("Selector", selector.isEmpty ? "<none>" : selector.joined(separator: ",")))
+            lines.append(("Labels", map(meta?["labels"])))
+            lines.append(("Annotations", map(meta?["annotations"])))
+            lines.append(("Replicas", "\(s(spec?["replicas"])) desired | \(s(status?["replicas"]).isEmpty ? "0" : s(status?["replicas"])) total"))
+            lines.append(("Ordinals start", s(spec?["ordinals"]?["start"]).isEmpty ? "0" : s(spec?["ordinals"]?["start"])))
+            lines.append(("Update Strategy", s(spec?["updateStrategy"]?["type"])))
+            lines.append(("Pods Status", "\(s(status?["readyReplicas"]).isEmpty ? "0" : s(status?["readyReplicas"])) Ready"))
+            lines.append(("Pod Management Policy", s(spec?["podManagementPolicy"])))
+            let policy = spec?["persistentVolumeClaimRetentionPolicy"]
+            lines.append(("PVC Retention Policy", "whenDeleted: \(s(policy?["whenDeleted"])), whenScaled: \(s(policy?["whenScaled"]))"))
+            var claims = ""
+            if case .array(let templates)? = spec?["volumeClaimTemplates"] {
+                for t in templates {
+                    claims += "\n  Name:          \(s(t["metadata"]?["name"]))\n  StorageClass:  \(s(t["spec"]?["storageClassName"]))"
+                    claims += "\n  Capacity:      \(s(t["spec"]?["resources"]?["requests"]?["storage"]))"
+                }
+            }
+            lines.append(("Volume Claims", claims.isEmpty ? "<none>" : claims))
         default:
             lines.append(("Labels", map(meta?["labels"])))
         }

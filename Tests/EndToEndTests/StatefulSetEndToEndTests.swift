@@ -131,6 +131,9 @@ import Testing
         #expect(pod?["metadata"]?["labels"]?["apps.kubernetes.io/pod-index"]?.stringValue == "5")
         let wide = try cli(["get", "pods", "-o", "wide"], agent)
         #expect(wide.stdout.contains("web-5.web.default") && wide.stdout.contains("data=data-web-5"))
+        let described = try cli(["describe", "pod", "web-5"], agent).stdout
+        #expect(described.contains("ClaimName:  data-web-5") && described.contains(volumePath("web-5")) && described.contains("StatefulSet/web"))
+        #expect(try cli(["describe", "sts", "web"], agent).stdout.contains("Ordinals start:"))
         await agent.stop()
     }
 
