@@ -179,6 +179,7 @@ public final class WorkloadController: Service, Sendable {
         // bytes promised this pass to volumes not provisioned yet, per node, so that pods placed in one
         // pass spread instead of all seeing the same free space
         var reserved: [String: Int64] = [:]
+        let mounts = Set(Mount.table().map(\.target))
         for pod in pods {
             let key = Key(pod.namespace, pod.name)
             if pod.metadata.isDeleting {
@@ -199,7 +200,7 @@ public final class WorkloadController: Service, Sendable {
                 current = scheduled
             }
             if let volumes = try volumesReady(tx, pod: current) {
-                if current.phase != "Running" || !volumes.allSatisfy({ FileManager.default.fileExists(atPath: linkPath(Key(current.namespace, current.name), $0.0)) }) {
+                if current.phase != "Running" || !volumes.allSatisfy({ isMaterialised(key, $0.0, target: $0.1, mounts: mounts) }) {
                     plan.materialise[key] = volumes
                 }
             }
@@ -504,8 +505,21 @@ public final class WorkloadController: Service, Sendable {
     func podDirectory(_ key: Key) -> String { "\(stateDir)/pods/\(key.namespace)/\(key.name)" }
     func linkPath(_ key: Key, _ volume: String) -> String { "\(podDirectory(key))/volumes/\(volume)" }
 
-    /// Makes each volume appear at `<pod dir>/volumes/<volume>`: a symlink to the volume's path (a
-    /// Block volume's path is itself the link to its device, so the pod sees the device).
+    /// Whether pod volumes are bind mounts (the agent can mount: it runs as root) or symlinks.
+    var usesBindMounts: Bool { geteuid() == 0 }
+
+    /// Whether a pod's volume is in place: a bind mount (or, without mount rights, a symlink).
+    func isMaterialised(_ key: Key, _ volume: String, target: String, mounts: Set<String>? = nil) -> Bool {
+        let path = linkPath(key, volume)
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return false }
+        if st.st_mode & S_IFMT == S_IFLNK { return (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == target }
+        return mounts.map { $0.contains(path) } ?? Mount.isMountPoint(path)
+    }
+
+    /// Makes each volume appear at `<pod dir>/volumes/<volume>`: a bind mount of the volume's directory
+    /// when the agent can mount, else a symlink to it. A Block volume's path is the link to its device,
+    /// so the pod gets a link to that link.
     func materialise(_ key: Key, _ volumes: [(String, String)]) throws {
         let root = try SafeDirectory.makeRoot(path: stateDir)
         _ = try root.makeChild("pods")
@@ -516,15 +530,39 @@ public final class WorkloadController: Service, Sendable {
         let dir = try ns.openChild(key.name)
         _ = try dir.makeChild("volumes")
         let vols = try dir.openChild("volumes")
-        for (name, path) in volumes {
-            try vols.setSymlink(name, to: path)
+        for (name, source) in volumes {
+            if isMaterialised(key, name, target: source) { continue }
+            var isDirectory: ObjCBool = false
+            let sourceIsDirectory = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
+            if usesBindMounts, sourceIsDirectory {
+                // a symlink left by an agent that could not mount is replaced; a directory is reused
+                if vols.kind(of: name) == .symlink { try vols.removeShallow(name) }
+                _ = try vols.makeChild(name, mode: 0o755)
+                try Mount.bind(source, at: linkPath(key, name))
+            } else {
+                try vols.setSymlink(name, to: source)
+            }
         }
     }
 
+    /// Removes a pod's volume entries and its directory: each bind mount comes off first, and nothing
+    /// is ever removed recursively, so a mount that did not come off stops the removal instead of
+    /// deleting the volume's data through it.
     func tearDown(_ key: Key) throws {
         guard let pods = try? SafeDirectory(path: "\(stateDir)/pods"), pods.kind(of: key.namespace) == .directory else { return }
         let ns = try pods.openChild(key.namespace)
-        try ns.removeTree(key.name)
+        guard ns.kind(of: key.name) == .directory else { return }
+        let dir = try ns.openChild(key.name)
+        if dir.kind(of: "volumes") == .directory {
+            let vols = try dir.openChild("volumes")
+            for name in try vols.entries() {
+                let path = linkPath(key, name)
+                if vols.kind(of: name) == .directory, Mount.isMountPoint(path) { try Mount.unmount(path) }
+                try vols.removeShallow(name)
+            }
+            try dir.removeShallow("volumes")
+        }
+        try ns.removeShallow(key.name)
         try ns.sync()
     }
 }

@@ -29,6 +29,14 @@ public enum Mount {
         try sys("mount", "\(device) on \(target)") { Glibc.mount(device, target, type, flags, dataText.isEmpty ? nil : dataText) }
     }
 
+    /// Makes `source` (a directory) appear at `target` too. The corresponding call is `mount(2)` with MS_BIND.
+    public static func bind(_ source: String, at target: String) throws(SystemError) {
+        try sys("mount(MS_BIND)", "\(source) on \(target)") { Glibc.mount(source, target, nil, UInt(MS_BIND), nil) }
+    }
+
+    /// Whether something is mounted exactly at `target`.
+    public static func isMountPoint(_ target: String) -> Bool { entry(at: target) != nil }
+
     /// Unmounts `target`; one that is not mounted is success. The corresponding call is `umount2(2)`.
     public static func unmount(_ target: String) throws(SystemError) {
         if umount2(target, 0) == 0 { return }

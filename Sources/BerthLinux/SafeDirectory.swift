@@ -227,6 +227,18 @@ public final class SafeDirectory {
         return true
     }
 
+    /// Removes a child that is a symlink, a regular file or an empty directory — never anything below
+    /// it (a directory that still holds something, such as a bind mount that did not come off, is an
+    /// error rather than a deletion of what it shows). Missing is success.
+    public func removeShallow(_ name: String) throws(SystemError) {
+        try Self.checkName(name, in: path)
+        switch kind(of: name) {
+        case .missing: return
+        case .directory: try sys("unlinkat(AT_REMOVEDIR)", "\(path)/\(name)") { unlinkat(fd, name, AT_REMOVEDIR) }
+        default: try sys("unlinkat", "\(path)/\(name)") { unlinkat(fd, name, 0) }
+        }
+    }
+
     /// Refuses names that would leave this directory.
     static func checkName(_ name: String, in path: String) throws(SystemError) {
         if name.isEmpty || name == "." || name == ".." || name.contains("/") {

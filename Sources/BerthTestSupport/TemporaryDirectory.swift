@@ -14,5 +14,17 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     public func sub(_ name: String) -> String { path + "/" + name }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Unmounts whatever is still mounted below this directory (a pod's bind mounts, a loop volume an
+    /// agent left mounted when it stopped), deepest first, then removes the directory. Only mounts
+    /// inside this test's own directory are touched.
+    deinit {
+        let prefix = path + "/"
+        let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                return fields.count > 4 && fields[4].hasPrefix(prefix) ? String(fields[4]) : nil
+            }
+        for target in mounted.sorted(by: { $0.count > $1.count }) { _ = umount2(target, 0) }
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }
