@@ -17,7 +17,10 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// Unmounts whatever is still mounted below this directory (a pod's bind mounts, a loop volume an
     /// agent left mounted when it stopped), deepest first, then removes the directory. Only mounts
     /// inside this test's own directory are touched.
-    deinit {
+    deinit { remove() }
+
+    /// Removes the directory now (also done when the object goes away).
+    public func remove() {
         let prefix = path + "/"
         let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
             .split(separator: "\n").compactMap { line -> String? in

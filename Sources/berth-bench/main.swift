@@ -153,7 +153,7 @@ if let i = args.firstIndex(of: "--http"), i + 1 < args.count, let n = Int(args[i
     }
     print(String(format: "%d GET /healthz: %.3f s", n, seconds(ContinuousClock.now - t0)))
     await agent.stop()
-    withExtendedLifetime(dir) {}
+    dir.remove()
     exit(0)
 }
 
@@ -309,8 +309,11 @@ if let i = args.firstIndex(of: "--sts"), i + 1 < args.count, let n = Int(args[i 
 
 if let i = args.firstIndex(of: "--pairs"), i + 1 < args.count, let n = Int(args[i + 1]) {
     // profiling aid: one static-pairs run, printing the agent's PID first
-    let r = try await staticPairs(n, batch: !args.contains("--per-object"))
-    print(String(format: "pairs %d: total %.3f s, claims phase %.3f s, peak RSS %.1f MiB", n, r.total, r.bind, Double(r.rss) / 1048576))
+    do {
+        // scoped, so that the run's temporary directory is removed before exit
+        let r = try await staticPairs(n, batch: !args.contains("--per-object"))
+        print(String(format: "pairs %d: total %.3f s, claims phase %.3f s, peak RSS %.1f MiB", n, r.total, r.bind, Double(r.rss) / 1048576))
+    }
     exit(0)
 }
 
