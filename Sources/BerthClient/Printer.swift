@@ -98,7 +98,7 @@ public enum Printer {
             }
         case "Pod":
             header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-            if wide { header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES", "DNS NAME", "VOLUMES"] }
+            if wide { header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES", "DNS NAME", "VOLUMES", "VOLUMES PATH"] }
             for o in objects {
                 var ready = "0/1"
                 if case .array(let conds)? = o["status"]?["conditions"],
@@ -114,7 +114,9 @@ public enum Printer {
                         volumes = vs.compactMap { v in v["persistentVolumeClaim"]?["claimName"]?.stringValue.map { "\(str(v["name"]))=\($0)" } }
                     }
                     let node = str(o["spec"]?["nodeName"])
-                    row += ["<none>", node.isEmpty ? "<none>" : node, "<none>", "<none>", dns, volumes.isEmpty ? "<none>" : volumes.joined(separator: ",")]
+                    let path = str(o["metadata"]?["annotations"]?["berth.io/volumes-path"])
+                    row += ["<none>", node.isEmpty ? "<none>" : node, "<none>", "<none>", dns, volumes.isEmpty ? "<none>" : volumes.joined(separator: ","),
+                            path.isEmpty ? "<none>" : path]
                 }
                 rows.append(row)
             }

@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 /// A seeded, reproducible walk of a few hundred random steps — scale, pod deletion, agent restart,
-/// kill -9, cordon and node down — checking DESIGN.md §4's invariants after every step, with
+/// kill -9, cordon, node down, StatefulSet deletion and re-creation, and (where loop volumes run) a
+/// simulated reboot — checking DESIGN.md §4's invariants after every step, with
 /// host-path volumes and (where the host can) loop volumes.
 ///
 /// `BERTH_RANDOM_SEED` and `BERTH_RANDOM_STEPS` reproduce or lengthen a run; a failure prints the seed
@@ -208,6 +209,34 @@ import Testing
                 step = "node \(isDown ? "up" : "down") \(node)"
                 _ = try runCLI(["node", isDown ? "up" : "down", node], socket: agent.socket)
                 if isDown { down.remove(node) } else { down.insert(node) }
+            case 86..<91:
+                // delete a set (its pods go; its claims stay: Retain), maybe crash meanwhile, then make it again
+                let s = sets[rng.below(sets.count)], n = rng.below(5), crash = rng.below(2) == 0, delay = rng.below(150)
+                step = "delete statefulset \(s.name)\(crash ? ", kill -9 after \(delay) ms" : ""), re-create it with \(n)"
+                _ = try runCLI(["delete", "statefulset", s.name, "--wait=false"], socket: agent.socket)
+                if crash {
+                    try await Task.sleep(for: .milliseconds(delay))
+                    await agent.kill()
+                    agent = AgentProcess(stateDir: state, arguments: ["--config", config])
+                    try await agent.start()
+                }
+                _ = try await eventually(timeout: .seconds(20)) {
+                    try await agent.client.list(.pod, namespace: "default").items.allSatisfy {
+                        $0["metadata"]?["labels"]?["app"]?.stringValue != s.name
+                    }
+                }
+                _ = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: manifest(s, replicas: n))
+            case 91..<95 where Privileged.isAvailable:
+                // a simulated reboot: the agent stops, and every mount and loop device goes with the "host"
+                step = "reboot"
+                await agent.stop()
+                let prefix = dir.path + "/"
+                let mounts = shell("grep -o ' \(prefix)[^ ]*' /proc/self/mountinfo").output.split(separator: "\n")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                for m in mounts.sorted(by: { $0.count > $1.count }) { _ = shell("umount '\(m)'") }
+                _ = shell("for d in $(losetup -a | grep -F '\(prefix)' | cut -d: -f1); do losetup -d $d; done")
+                agent = AgentProcess(stateDir: state, arguments: ["--config", config])
+                try await agent.start()
             default:
                 step = "wait"
                 try await Task.sleep(for: .milliseconds(100))
@@ -222,6 +251,8 @@ import Testing
             _ = try runCLI(["uncordon", node], socket: agent.socket)
             _ = try runCLI(["node", "up", node], socket: agent.socket)
         }
+        down.removeAll()
+        cordoned.removeAll()
         for s in sets { _ = try runCLI(["scale", "statefulset", s.name, "--replicas", "3"], socket: agent.socket) }
         history.append("all nodes up and uncordoned, every set at 3")
         let expected = Set(sets.flatMap { s in (0..<3).map { "\(s.name)-\($0)" } })
