@@ -77,6 +77,8 @@ public protocol CatalogTransaction: AnyObject {
     /// One object, typed (implementations may serve it from a cache of committed objects).
     func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T?
     func listStored(kind: String, namespace: String?) throws -> [StoredObject]
+    /// Every object of a kind (in a namespace, or all), typed.
+    func list<T: KubeObject>(_ type: T.Type, namespace: String?) throws -> [T]
     /// The revision a list read at.
     var revision: Int64 { get }
 
@@ -114,8 +116,8 @@ extension CatalogTransaction {
         try fetch(T.self, namespace: T.info.isNamespaced ? namespace : "", name: name)
     }
 
-    public func list<T: KubeObject>(_ type: T.Type, namespace: String? = nil) throws -> [T] {
-        try listStored(kind: T.info.kind, namespace: namespace).map { try $0.decode(T.self) }
+    public func list<T: KubeObject>(_ type: T.Type) throws -> [T] {
+        try list(type, namespace: nil)
     }
 
     /// Records an event about `object`, aggregating repeats (same object, reason and message) into a count.

@@ -79,6 +79,21 @@ final class SQLiteTransaction: CatalogTransaction {
         return rows.map { StoredObject(kind: kind, namespace: $0[0], name: $0[1], revision: $0[2], data: $0[3]) }
     }
 
+    /// Typed objects of a kind, decoding only those that neither this transaction nor the shared
+    /// cache holds at their stored revision.
+    func list<T: KubeObject>(_ type: T.Type, namespace: String?) throws -> [T] {
+        try listStored(kind: T.info.kind, namespace: namespace).map { stored in
+            let key = ObjectCache.key(T.info.kind, stored.namespace, stored.name)
+            if let e = written[key], e.revision == stored.revision, let o = e.object as? T { return o }
+            if let e = cache.get(key), e.revision == stored.revision, let o = e.object as? T { return o }
+            let object = try stored.decode(T.self)
+            // not written by this transaction (that would be in `written`), so this is committed
+            // state, fit for the shared cache even from a write transaction
+            cache.put(key, ObjectCache.Entry(revision: stored.revision, object: object))
+            return object
+        }
+    }
+
     private func checkWritable() throws {
         if readOnly { throw BerthError.internalError("write attempted in a read-only catalog transaction") }
     }

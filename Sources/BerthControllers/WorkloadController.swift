@@ -23,6 +23,10 @@ public final class WorkloadController: Service, Sendable {
     let resyncInterval: Duration
     private let dirty: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
+    /// Whether the next pass must look at every claim (garbage collection, pvc-protection): set by
+    /// changes to StatefulSets, pods and claims being deleted, and at every resync. Other claim and
+    /// volume changes matter only to pods waiting for them.
+    private let claimScan = Mutex(true)
 
     static let origin = "workload-controller"
     static let podFinalizer = "berth.io/pod-volumes"
@@ -61,7 +65,7 @@ public final class WorkloadController: Service, Sendable {
                     }
                     self.signal.yield()
                     do {
-                        for try await change in changes where Self.kinds.contains(change.object.kind) { _ = change; self.signal.yield() }
+                        for try await change in changes where Self.kinds.contains(change.object.kind) { self.note(change) }
                     } catch let e as BerthError where e.code == .gone {
                         self.logger.warning("the workload controller's watch fell behind; watching again")
                     }
@@ -70,6 +74,7 @@ public final class WorkloadController: Service, Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: self.resyncInterval)
+                    self.claimScan.withLock { $0 = true }
                     self.signal.yield()
                 }
             }
@@ -83,6 +88,20 @@ public final class WorkloadController: Service, Sendable {
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    func note(_ change: Change) {
+        switch change.object.kind {
+        case StatefulSet.info.kind, Pod.info.kind:
+            claimScan.withLock { $0 = true }
+        case PersistentVolumeClaim.info.kind:
+            if change.type == .deleted || ((try? change.decode(PersistentVolumeClaim.self))?.metadata.isDeleting ?? false) {
+                claimScan.withLock { $0 = true }
+            }
+        default:
+            break
+        }
+        signal.yield()
     }
 
     static let kinds: Set<String> = [StatefulSet.info.kind, Pod.info.kind, PersistentVolumeClaim.info.kind,
@@ -99,7 +118,14 @@ public final class WorkloadController: Service, Sendable {
     /// One reconcile pass.
     public func pass() async {
         do {
-            let plan = try await catalog.write(origin: Self.origin) { tx in try self.reconcile(tx) }
+            let scan = claimScan.withLock { s in defer { s = false }; return s }
+            let plan: Plan
+            do {
+                plan = try await catalog.write(origin: Self.origin) { tx in try self.reconcile(tx, claimScan: scan) }
+            } catch {
+                if scan { claimScan.withLock { $0 = true } }
+                throw error
+            }
             guard !plan.materialise.isEmpty || !plan.tearDown.isEmpty else { return }
             var ready: [Key] = []
             var failed: [Key: String] = [:]
@@ -167,11 +193,13 @@ public final class WorkloadController: Service, Sendable {
 
     // MARK: the decisions, inside one transaction
 
-    func reconcile(_ tx: any CatalogTransaction) throws -> Plan {
+    func reconcile(_ tx: any CatalogTransaction, claimScan: Bool = true) throws -> Plan {
         var plan = Plan()
         let sets = try tx.list(StatefulSet.self)
         var pods = try tx.list(Pod.self)
-        try collectGarbage(tx, sets: sets, pods: &pods)
+        // with no StatefulSet and no pod, only a claim scan can have work (a deleted claim's finalizer)
+        if sets.isEmpty, pods.isEmpty, !claimScan { return plan }
+        try collectGarbage(tx, sets: sets, pods: &pods, claims: claimScan)
         for set in sets where !set.metadata.isDeleting {
             try reconcile(tx, set: set, pods: &pods)
         }
@@ -205,7 +233,7 @@ public final class WorkloadController: Service, Sendable {
                 }
             }
         }
-        try releaseProtectedClaims(tx, pods: pods)
+        if claimScan { try releaseProtectedClaims(tx, pods: pods) }
         return plan
     }
 
@@ -354,7 +382,7 @@ public final class WorkloadController: Service, Sendable {
     }
 
     /// Background garbage collection: pods and claims whose every owner (by UID) is gone are deleted.
-    func collectGarbage(_ tx: any CatalogTransaction, sets: [StatefulSet], pods: inout [Pod]) throws {
+    func collectGarbage(_ tx: any CatalogTransaction, sets: [StatefulSet], pods: inout [Pod], claims: Bool) throws {
         var live = Set(sets.filter { !$0.metadata.isDeleting }.map(\.uid))
         for p in pods where !p.metadata.isDeleting { live.insert(p.uid) }
         func orphaned(_ refs: [OwnerReference]?) -> Bool {
@@ -368,6 +396,7 @@ public final class WorkloadController: Service, Sendable {
                 if let i = pods.firstIndex(where: { $0.uid == pod.uid }) { pods[i] = deleted }
             }
         }
+        guard claims else { return }
         for claim in try tx.list(PersistentVolumeClaim.self) where !claim.metadata.isDeleting && orphaned(claim.metadata.ownerReferences) {
             // a claim owned by a pod goes only once that pod is gone for good
             try tx.delete(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name, uid: claim.uid)
