@@ -42,29 +42,11 @@ public final class VolumeController: Service, Sendable {
     private func loop() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                while !Task.isCancelled {
-                    let changes: AsyncThrowingStream<Change, any Error>
-                    do {
-                        changes = try await self.catalog.watch(after: self.catalog.currentRevision)
-                    } catch let e as BerthError where e.code == .unavailable {
-                        // the catalog closed its watches (shutdown has begun): finishing now would
-                        // count as a failure of this service, so wait to be cancelled
-                        while true { try await Task.sleep(for: .seconds(3600)) }
-                    }
-                    // whatever happened before this watch began is picked up by a full pass
-                    self.work.markAll()
-                    do {
-                        for try await change in changes { self.note(change) }
-                    } catch let e as BerthError where e.code == .gone {
-                        self.logger.warning("the controller's watch fell behind; watching again with a full pass")
-                    }
-                }
+                try await followChanges(of: self.catalog, logger: self.logger, controller: "volume controller",
+                                        restart: { self.work.markAll() }, change: { self.note($0) })
             }
             group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: self.resyncInterval)
-                    self.work.markAll()
-                }
+                try await repeatEvery(self.resyncInterval) { self.work.markAll() }
             }
             group.addTask {
                 let clock = ContinuousClock()

@@ -56,24 +56,12 @@ public final class WorkloadController: Service, Sendable {
     private func loop() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                while !Task.isCancelled {
-                    let changes: AsyncThrowingStream<Change, any Error>
-                    do {
-                        changes = try await self.catalog.watch(after: self.catalog.currentRevision)
-                    } catch let e as BerthError where e.code == .unavailable {
-                        while true { try await Task.sleep(for: .seconds(3600)) }
-                    }
-                    self.signal.yield()
-                    do {
-                        for try await change in changes where Self.kinds.contains(change.object.kind) { self.note(change) }
-                    } catch let e as BerthError where e.code == .gone {
-                        self.logger.warning("the workload controller's watch fell behind; watching again")
-                    }
-                }
+                try await followChanges(of: self.catalog, logger: self.logger, controller: "workload controller",
+                                        restart: { self.claimScan.withLock { $0 = true }; self.signal.yield() },
+                                        change: { if Self.kinds.contains($0.object.kind) { self.note($0) } })
             }
             group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: self.resyncInterval)
+                try await repeatEvery(self.resyncInterval) {
                     self.claimScan.withLock { $0 = true }
                     self.signal.yield()
                 }

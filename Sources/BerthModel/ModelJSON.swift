@@ -2,6 +2,52 @@
 // Field names and nesting are Kubernetes'; absent optionals are left out; unknown keys are skipped.
 // `ModelJSONTests` checks each type against its Codable conformance both ways.
 
+// MARK: the envelope of kinds with spec and status
+
+/// apiVersion, kind, metadata, spec and status, as every kind with a spec carries them.
+struct Envelope<Spec: JSONReadable, Status: JSONReadable> {
+    var apiVersion: String?
+    var kind: String?
+    var metadata: ObjectMeta?
+    var spec: Spec?
+    var status: Status?
+
+    init(from r: inout JSONReader) throws {
+        try r.object { r, k in
+            switch k {
+            case "apiVersion": apiVersion = try r.optString()
+            case "kind": kind = try r.optString()
+            case "metadata": metadata = try r.opt()
+            case "spec": spec = try r.opt()
+            case "status": status = try r.opt()
+            default: try r.skip()
+            }
+        }
+    }
+
+    func requiredMetadata() throws -> ObjectMeta {
+        guard let metadata else { throw missing("metadata") }
+        return metadata
+    }
+
+    func requiredSpec() throws -> Spec {
+        guard let spec else { throw missing("spec") }
+        return spec
+    }
+}
+
+extension JSONWriter {
+    mutating func envelope(_ apiVersion: String?, _ kind: String?, _ metadata: ObjectMeta, spec: (some JSONWritable)?, status: (some JSONWritable)?) {
+        beginObject()
+        field("apiVersion", apiVersion)
+        field("kind", kind)
+        field("metadata", metadata)
+        field("spec", spec)
+        field("status", status)
+        endObject()
+    }
+}
+
 extension ObjectMeta: JSONCodable {
     public init(from r: inout JSONReader) throws {
         self.init()
@@ -208,35 +254,12 @@ extension NodeSelector.Term: JSONCodable {
 
 extension PersistentVolume: JSONCodable {
     public init(from r: inout JSONReader) throws {
-        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: Spec?, status: Status?
-        try r.object { r, k in
-            switch k {
-            case "apiVersion": apiVersion = try r.optString()
-            case "kind": kind = try r.optString()
-            case "metadata": metadata = try r.opt()
-            case "spec": spec = try r.opt()
-            case "status": status = try r.opt()
-            default: try r.skip()
-            }
-        }
-        guard let metadata else { throw missing("metadata") }
-        guard let spec else { throw missing("spec") }
-        self.init(name: "", spec: spec)
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.metadata = metadata
-        self.status = status
+        let e = try Envelope<Spec, Status>(from: &r)
+        self.init(name: "", spec: try e.requiredSpec())
+        (apiVersion, kind, metadata, status) = (e.apiVersion, e.kind, try e.requiredMetadata(), e.status)
     }
 
-    public func write(to w: inout JSONWriter) {
-        w.beginObject()
-        w.field("apiVersion", apiVersion)
-        w.field("kind", kind)
-        w.field("metadata", metadata)
-        w.field("spec", spec)
-        w.field("status", status)
-        w.endObject()
-    }
+    public func write(to w: inout JSONWriter) { w.envelope(apiVersion, kind, metadata, spec: spec, status: status) }
 }
 
 extension PersistentVolume.Spec: JSONCodable {
@@ -347,35 +370,12 @@ extension PersistentVolume.Status: JSONCodable {
 
 extension PersistentVolumeClaim: JSONCodable {
     public init(from r: inout JSONReader) throws {
-        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: Spec?, status: Status?
-        try r.object { r, k in
-            switch k {
-            case "apiVersion": apiVersion = try r.optString()
-            case "kind": kind = try r.optString()
-            case "metadata": metadata = try r.opt()
-            case "spec": spec = try r.opt()
-            case "status": status = try r.opt()
-            default: try r.skip()
-            }
-        }
-        guard let metadata else { throw missing("metadata") }
-        guard let spec else { throw missing("spec") }
-        self.init(namespace: "", name: "", spec: spec)
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.metadata = metadata
-        self.status = status
+        let e = try Envelope<Spec, Status>(from: &r)
+        self.init(namespace: "", name: "", spec: try e.requiredSpec())
+        (apiVersion, kind, metadata, status) = (e.apiVersion, e.kind, try e.requiredMetadata(), e.status)
     }
 
-    public func write(to w: inout JSONWriter) {
-        w.beginObject()
-        w.field("apiVersion", apiVersion)
-        w.field("kind", kind)
-        w.field("metadata", metadata)
-        w.field("spec", spec)
-        w.field("status", status)
-        w.endObject()
-    }
+    public func write(to w: inout JSONWriter) { w.envelope(apiVersion, kind, metadata, spec: spec, status: status) }
 }
 
 extension PersistentVolumeClaim.Spec: JSONCodable {
@@ -539,35 +539,12 @@ extension StorageClass: JSONCodable {
 
 extension Node: JSONCodable {
     public init(from r: inout JSONReader) throws {
-        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: Spec?, status: Status?
-        try r.object { r, k in
-            switch k {
-            case "apiVersion": apiVersion = try r.optString()
-            case "kind": kind = try r.optString()
-            case "metadata": metadata = try r.opt()
-            case "spec": spec = try r.opt()
-            case "status": status = try r.opt()
-            default: try r.skip()
-            }
-        }
-        guard let metadata else { throw missing("metadata") }
+        let e = try Envelope<Spec, Status>(from: &r)
         self.init(name: "")
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.metadata = metadata
-        self.spec = spec
-        self.status = status
+        (apiVersion, kind, metadata, spec, status) = (e.apiVersion, e.kind, try e.requiredMetadata(), e.spec, e.status)
     }
 
-    public func write(to w: inout JSONWriter) {
-        w.beginObject()
-        w.field("apiVersion", apiVersion)
-        w.field("kind", kind)
-        w.field("metadata", metadata)
-        w.field("spec", spec)
-        w.field("status", status)
-        w.endObject()
-    }
+    public func write(to w: inout JSONWriter) { w.envelope(apiVersion, kind, metadata, spec: spec, status: status) }
 }
 
 extension Node.Spec: JSONCodable {
@@ -755,34 +732,12 @@ extension Event.Source: JSONCodable {
 
 extension Pod: JSONCodable {
     public init(from r: inout JSONReader) throws {
-        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: PodSpec?, status: Status?
-        try r.object { r, k in
-            switch k {
-            case "apiVersion": apiVersion = try r.optString()
-            case "kind": kind = try r.optString()
-            case "metadata": metadata = try r.opt()
-            case "spec": spec = try r.opt()
-            case "status": status = try r.opt()
-            default: try r.skip()
-            }
-        }
-        guard let metadata else { throw missing("metadata") }
-        self.init(namespace: "", name: "", spec: spec ?? PodSpec())
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.metadata = metadata
-        self.status = status
+        let e = try Envelope<PodSpec, Status>(from: &r)
+        self.init(namespace: "", name: "", spec: e.spec ?? PodSpec())
+        (apiVersion, kind, metadata, status) = (e.apiVersion, e.kind, try e.requiredMetadata(), e.status)
     }
 
-    public func write(to w: inout JSONWriter) {
-        w.beginObject()
-        w.field("apiVersion", apiVersion)
-        w.field("kind", kind)
-        w.field("metadata", metadata)
-        w.field("spec", spec)
-        w.field("status", status)
-        w.endObject()
-    }
+    public func write(to w: inout JSONWriter) { w.envelope(apiVersion, kind, metadata, spec: spec, status: status) }
 }
 
 extension PodSpec: JSONCodable {
@@ -853,35 +808,12 @@ extension Pod.Status: JSONCodable {
 
 extension StatefulSet: JSONCodable {
     public init(from r: inout JSONReader) throws {
-        var apiVersion: String?, kind: String?, metadata: ObjectMeta?, spec: Spec?, status: Status?
-        try r.object { r, k in
-            switch k {
-            case "apiVersion": apiVersion = try r.optString()
-            case "kind": kind = try r.optString()
-            case "metadata": metadata = try r.opt()
-            case "spec": spec = try r.opt()
-            case "status": status = try r.opt()
-            default: try r.skip()
-            }
-        }
-        guard let metadata else { throw missing("metadata") }
-        guard let spec else { throw missing("spec") }
-        self.init(namespace: "", name: "", spec: spec)
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.metadata = metadata
-        self.status = status
+        let e = try Envelope<Spec, Status>(from: &r)
+        self.init(namespace: "", name: "", spec: try e.requiredSpec())
+        (apiVersion, kind, metadata, status) = (e.apiVersion, e.kind, try e.requiredMetadata(), e.status)
     }
 
-    public func write(to w: inout JSONWriter) {
-        w.beginObject()
-        w.field("apiVersion", apiVersion)
-        w.field("kind", kind)
-        w.field("metadata", metadata)
-        w.field("spec", spec)
-        w.field("status", status)
-        w.endObject()
-    }
+    public func write(to w: inout JSONWriter) { w.envelope(apiVersion, kind, metadata, spec: spec, status: status) }
 }
 
 extension StatefulSet.Spec: JSONCodable {

@@ -96,6 +96,48 @@ import Testing
         return e
     }
 
+    static func pod() -> Pod {
+        var p = Pod(namespace: "ns", name: "web-0", spec: PodSpec(fields: ["containers": .array([.object(["name": .string("c"), "image": .string("i")])]),
+                                                                    "nodeSelector": .object(["disk": .string("ssd")])]))
+        p.metadata = meta("web-0", namespace: "ns")
+        p.spec.volumes = [PodVolume(name: "data", claimName: "data-web-0")]
+        p.spec.nodeName = "n1"
+        p.spec.hostname = "web-0"
+        p.spec.subdomain = "web"
+        p.status = .init(phase: "Running")
+        p.status?.hostIP = "127.0.0.1"
+        p.status?.startTime = "2026-11-27T10:00:00Z"
+        p.setCondition("Ready", true, reason: "r", message: "m")
+        return p
+    }
+
+    static func statefulSet() throws -> StatefulSet {
+        var set = StatefulSet(namespace: "ns", name: "web")
+        set.metadata = meta("web", namespace: "ns")
+        set.spec.replicas = 3
+        set.spec.selector = LabelSelector(matchLabels: ["app": "web"])
+        set.spec.serviceName = "web"
+        set.spec.template = .init(metadata: ObjectMeta(labels: ["app": "web"]), spec: pod().spec)
+        set.spec.volumeClaimTemplates = [try claim()]
+        set.spec.podManagementPolicy = "Parallel"
+        set.spec.updateStrategy = .object(["type": .string("OnDelete")])
+        set.spec.revisionHistoryLimit = 10
+        set.spec.minReadySeconds = 5
+        set.spec.ordinals = .init(start: 5)
+        set.spec.persistentVolumeClaimRetentionPolicy = .init(whenDeleted: "Delete", whenScaled: "Retain")
+        var status = StatefulSet.Status(replicas: 3)
+        status.readyReplicas = 2
+        status.currentReplicas = 3
+        status.updatedReplicas = 3
+        status.availableReplicas = 2
+        status.observedGeneration = 4
+        status.currentRevision = "web-1"
+        status.updateRevision = "web-2"
+        status.collisionCount = 0
+        set.status = status
+        return set
+    }
+
     func check<T: KubeObject & Hashable>(_ object: T) throws {
         let fast = object.jsonData()
         // the hand-written form decodes to the same value through Codable, and the other way round
@@ -115,6 +157,8 @@ import Testing
         try check(Self.storageClass())
         try check(try Self.node())
         try check(Self.event())
+        try check(Self.pod())
+        try check(try Self.statefulSet())
         // the same without the escaped annotation, so that the byte-for-byte comparison runs
         var pv = try Self.volume()
         pv.metadata.annotations = ["a": "b"]
