@@ -19,6 +19,20 @@ struct APIRouter: Sendable {
         router.get("/livez") { _, _ in Self.text("ok") }
         router.get("/readyz") { _, _ in Self.text("ok") }
         router.get("/version") { _, _ in Self.json(try JSON.encode(self.version)) }
+        for root in ["/api", "/apis"] {
+            router.get(RouterPath(root)) { request, _ in
+                guard let doc = Discovery.response(for: request.uri.path) else {
+                    return Self.error(.notFound("the server could not find the requested resource"))
+                }
+                return Self.json(doc.jsonData())
+            }
+        }
+        router.get("/openapi/**") { request, _ in
+            guard let doc = Discovery.response(for: request.uri.path) else {
+                return Self.error(.notFound("the server could not find the requested resource"))
+            }
+            return Self.json(doc.jsonData())
+        }
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/**", method: method) { request, _ in await self.handle(request) }
             router.on("/apis/**", method: method) { request, _ in await self.handle(request) }
@@ -84,6 +98,9 @@ struct APIRouter: Sendable {
     func handle(_ request: Request) async -> Response {
         var target: Target?
         do {
+            if request.method == .get, let doc = Discovery.response(for: request.uri.path) {
+                return Self.json(doc.jsonData())
+            }
             if request.uri.path == "/apis/berth.io/v1/apply" {
                 guard request.method == .post else { throw BerthError(.methodNotAllowed, "use POST for /apis/berth.io/v1/apply") }
                 return Self.json(try await BatchApply.run(body: try await bodyData(request), catalog: catalog))
@@ -111,25 +128,47 @@ struct APIRouter: Sendable {
             let labels = try q["labelSelector"].map { try LabelSelector.parse(String($0)) }
             let fields = try q["fieldSelector"].map { try FieldSelector.parse(String($0)) }
             let filter = ListFilter(namespace: namespace, labels: labels, fields: fields)
-            if q["watch"] == "true" || q["watch"] == "1" {
+            if Self.isTrue(q["watch"].map(String.init)) {
                 let from = q["resourceVersion"].flatMap { Int64($0) }
                 let timeout = q["timeoutSeconds"].flatMap { Int($0) } ?? 1800
-                return try await WatchStream(catalog: catalog, info: T.info, filter: filter, logger: logger)
-                    .response(from: from, timeout: .seconds(timeout))
+                var stream = WatchStream(catalog: catalog, info: T.info, filter: filter, logger: logger)
+                stream.initialEventsBookmark = Self.isTrue(q["sendInitialEvents"].map(String.init))
+                if Self.wantsTable(request) {
+                    // kubectl get -w: every event's object is a one-row Table
+                    let info = T.info, include = q["includeObject"] == "Object"
+                    stream.transform = { data in
+                        guard let object = try? JSON.parse(data) else { return data }
+                        return Discovery.table(info, objects: [object], resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue,
+                                               includeObject: include).jsonData()
+                    }
+                }
+                return try await stream.response(from: from, timeout: .seconds(timeout))
             }
-            return Self.json(try await list(T.info, filter: filter))
+            let listed = try await list(T.info, filter: filter)
+            if Self.wantsTable(request) {
+                let tree = try JSON.parse(listed)
+                guard case .array(let items)? = tree["items"] else { return Self.json(listed) }
+                return Self.json(Discovery.table(T.info, objects: items, resourceVersion: tree["metadata"]?["resourceVersion"]?.stringValue,
+                                                 includeObject: q["includeObject"] == "Object").jsonData())
+            }
+            return Self.json(listed)
         case (.get, let name?):
             let stored = try await catalog.read { tx in
                 try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace ?? "" : "", name: name)
             }
             guard let stored else { throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found") }
+            if Self.wantsTable(request) {
+                let object = try JSON.parse(stored.data)
+                return Self.json(Discovery.table(T.info, objects: [object], resourceVersion: String(stored.revision),
+                                                 includeObject: q["includeObject"] == "Object").jsonData())
+            }
             return Self.json(stored.data)
         case (.post, nil):
             if T.info.isNamespaced, namespace == nil {
                 throw BerthError(.methodNotAllowed, "create \(T.info.plural) under /namespaces/{namespace}/\(T.info.plural)")
             }
             let obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
-            let created = try await catalog.write { tx in try ObjectAdmission<T>.create(obj, in: tx) }
+            let created = try await write(dryRun: Self.isDryRun(q)) { tx in try ObjectAdmission<T>.create(obj, in: tx) }
             return Self.json(try JSON.encode(created), status: .created)
         case (.put, let name?):
             var obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
@@ -139,18 +178,41 @@ struct APIRouter: Sendable {
             obj.metadata.name = name
             let statusOnly = target.subresource == "status"
             let object = obj
-            let updated = try await catalog.write { tx in try ObjectAdmission<T>.replace(object, statusOnly: statusOnly, in: tx) }
+            let updated = try await write(dryRun: Self.isDryRun(q)) { tx in try ObjectAdmission<T>.replace(object, statusOnly: statusOnly, in: tx) }
             return Self.json(try JSON.encode(updated))
         case (.patch, let name?):
             let contentType = request.headers[.contentType] ?? ""
             if contentType.contains("json-patch+json") {
-                throw BerthError(.badRequest, "JSON patch (application/json-patch+json) is not supported; send a merge patch (application/merge-patch+json)")
+                throw BerthError(.badRequest, "JSON patch (application/json-patch+json) is not supported; send a merge patch (application/merge-patch+json) or a strategic merge patch")
             }
-            let patch = try await body(request)
             let statusOnly = target.subresource == "status"
             let ns = namespace ?? ""
-            let updated = try await catalog.write { tx in
-                try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: patch, statusOnly: statusOnly, in: tx)
+            let dryRun = Self.isDryRun(q)
+            if contentType.contains("apply-patch") {
+                // server-side apply, simplified: create the object when absent, else merge what the
+                // manifest sets (no field ownership, so no conflicts are reported)
+                let manifest = try Manifest.documents(from: String(decoding: try await bodyData(request), as: UTF8.self), source: "the apply patch")
+                guard manifest.count == 1, let tree = manifest.first else { throw BerthError.badRequest("an apply patch holds exactly one object") }
+                var object = try T.decode(tree)
+                object.metadata.name = name
+                if T.info.isNamespaced { object.metadata.namespace = ns }
+                let applied = object
+                let (result, created) = try await write(dryRun: dryRun) { tx -> (T, Bool) in
+                    if try tx.get(T.self, namespace: ns, name: name) == nil {
+                        return (try ObjectAdmission<T>.create(applied, in: tx), true)
+                    }
+                    var patch = tree
+                    if case .object(var o) = patch { o.removeValue(forKey: "status"); patch = .object(o) }
+                    return (try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: patch, statusOnly: statusOnly, in: tx), false)
+                }
+                return Self.json(try JSON.encode(result), status: created ? .created : .ok)
+            }
+            var patch = try await body(request)
+            if contentType.contains("strategic-merge-patch") { patch = StrategicMerge.normalize(patch) }
+            let merge = patch
+            let strategic = contentType.contains("strategic-merge-patch")
+            let updated = try await write(dryRun: dryRun) { tx in
+                try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: merge, statusOnly: statusOnly, strategic: strategic, in: tx)
             }
             return Self.json(try JSON.encode(updated))
         case (.delete, let name?):
@@ -212,6 +274,29 @@ struct APIRouter: Sendable {
             return Self.json(try scaleBody(updated))
         default:
             throw BerthError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        }
+    }
+
+    /// Go's strconv.ParseBool, as Kubernetes reads `watch=` (the Python client sends `True`).
+    static func isTrue(_ text: String?) -> Bool { ["1", "t", "T", "true", "TRUE", "True"].contains(text ?? "") }
+
+    static func wantsTable(_ request: Request) -> Bool {
+        (request.headers[.accept] ?? "").contains("as=Table")
+    }
+
+    static func isDryRun(_ q: some Collection<(key: Substring, value: Substring)>) -> Bool { q.contains { $0.key == "dryRun" && $0.value == "All" } }
+
+    struct DryRunResult<T: Sendable>: Error { let value: T }
+
+    /// A write, or with `dryRun` the same admission and validation in a transaction that is rolled
+    /// back: the answer shows what would be stored, and nothing is.
+    func write<T: Sendable>(dryRun: Bool, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        guard dryRun else { return try await catalog.write(body) }
+        do {
+            _ = try await catalog.write { tx -> T in throw DryRunResult(value: try body(tx)) }
+            throw BerthError.internalError("a dry run was committed")
+        } catch let r as DryRunResult<T> {
+            return r.value
         }
     }
 

@@ -69,12 +69,13 @@ struct ObjectAdmission<T: KubeObject> {
     }
 
     /// Merge patch (RFC 7386) onto the stored object, then the replace rules.
-    static func patch(namespace: String, name: String, patch: JSONValue, statusOnly: Bool, in tx: any CatalogTransaction) throws -> T {
+    static func patch(namespace: String, name: String, patch: JSONValue, statusOnly: Bool, strategic: Bool = false,
+                      in tx: any CatalogTransaction) throws -> T {
         guard let stored = try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace : "", name: name) else {
             throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
         }
         let current = try JSON.parse(stored.data)
-        var merged = current.merged(with: patch)
+        var merged = strategic ? StrategicMerge.apply(patch, to: current) : current.merged(with: patch)
         // without a resourceVersion in the patch, a patch applies to whatever is current
         if patch["metadata"]?["resourceVersion"] == nil, case .object(var o) = merged {
             o["metadata"] = (o["metadata"] ?? .null).merged(with: .object(["resourceVersion": .string(String(stored.revision))]))

@@ -11,6 +11,18 @@ struct WatchStream: Sendable {
     let info: KindInfo
     let filter: ListFilter
     let logger: Logger
+    /// Rewrites each event's object (kubectl's `get -w` wants one-row Tables).
+    var transform: (@Sendable (Data) -> Data)?
+    /// `sendInitialEvents=true` (client-go's watch-list): after the initial ADDED events, a BOOKMARK
+    /// annotated `k8s.io/initial-events-end` says the list part is over.
+    var initialEventsBookmark = false
+
+    init(catalog: any Catalog, info: KindInfo, filter: ListFilter, logger: Logger) {
+        self.catalog = catalog
+        self.info = info
+        self.filter = filter
+        self.logger = logger
+    }
 
     func response(from revision: Int64?, timeout: Duration) async throws -> Response {
         // Without a resourceVersion (or with "0") a watch starts with the current objects as ADDED.
@@ -55,7 +67,11 @@ struct WatchStream: Sendable {
             timer.cancel()
         }
         let filter = self.filter
+        let transform = self.transform
+        @Sendable func frame(_ type: String, _ data: Data) -> ByteBuffer { Self.frame(type, transform.map { $0(data) } ?? data) }
         let initial = initialItems
+        let startRevision = start
+        let bookmark = initialEventsBookmark
         let known = alreadyVisible
         let body = ResponseBody { writer in
             // With a selector, an object that starts to match is ADDED and one that stops matching is
@@ -64,24 +80,29 @@ struct WatchStream: Sendable {
             for item in known where try filter.matches(item.data) { visible.insert("\(item.namespace)/\(item.name)") }
             for item in initial where try filter.matches(item.data) {
                 visible.insert("\(item.namespace)/\(item.name)")
-                try await writer.write(Self.frame("ADDED", item.data))
+                try await writer.write(frame("ADDED", item.data))
+            }
+            if bookmark {
+                let mark: JSONValue = ["kind": .string(kind), "apiVersion": .string(info.apiVersion),
+                                       "metadata": ["resourceVersion": .string(String(startRevision)), "annotations": ["k8s.io/initial-events-end": "true"]]]
+                try await writer.write(Self.frame("BOOKMARK", mark.jsonData()))
             }
             for try await change in events {
                 guard change.object.kind == kind else { continue }
                 if let namespace, change.object.namespace != namespace { continue }
                 let matches = try filter.matches(change.object.data)
                 guard selective else {
-                    if matches { try await writer.write(Self.frame(change.type.rawValue, change.object.data)) }
+                    if matches { try await writer.write(frame(change.type.rawValue, change.object.data)) }
                     continue
                 }
                 let key = "\(change.object.namespace)/\(change.object.name)"
                 if change.type == .deleted {
-                    if visible.remove(key) != nil { try await writer.write(Self.frame("DELETED", change.object.data)) }
+                    if visible.remove(key) != nil { try await writer.write(frame("DELETED", change.object.data)) }
                 } else if matches {
                     let type = visible.insert(key).inserted ? "ADDED" : "MODIFIED"
-                    try await writer.write(Self.frame(type, change.object.data))
+                    try await writer.write(frame(type, change.object.data))
                 } else if visible.remove(key) != nil {
-                    try await writer.write(Self.frame("DELETED", change.object.data))
+                    try await writer.write(frame("DELETED", change.object.data))
                 }
             }
             try await writer.finish(nil)
