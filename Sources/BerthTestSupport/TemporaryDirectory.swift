@@ -22,12 +22,16 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// Removes the directory now (also done when the object goes away).
     public func remove() {
         let prefix = path + "/"
-        let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
-            .split(separator: "\n").compactMap { line -> String? in
-                let fields = line.split(separator: " ")
-                return fields.count > 4 && fields[4].hasPrefix(prefix) ? String(fields[4]) : nil
-            }
-        for target in mounted.sorted(by: { $0.count > $1.count }) { _ = umount2(target, 0) }
+        // a target can be mounted more than once (stacked or propagated mounts): repeat until none is left
+        for _ in 0..<8 {
+            let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+                .split(separator: "\n").compactMap { line -> String? in
+                    let fields = line.split(separator: " ")
+                    return fields.count > 4 && fields[4].hasPrefix(prefix) ? String(fields[4]) : nil
+                }
+            if mounted.isEmpty { break }
+            for target in mounted.sorted(by: { $0.count > $1.count }) { _ = umount2(target, 0) }
+        }
         try? FileManager.default.removeItem(atPath: path)
     }
 }
