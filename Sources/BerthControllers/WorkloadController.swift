@@ -221,7 +221,7 @@ public final class WorkloadController: Service, Sendable {
                 }
             }
         }
-        if claimScan { try releaseProtectedClaims(tx, pods: pods) }
+        if claimScan { try releaseProtectedClaims(tx) }
         return plan
     }
 
@@ -392,7 +392,7 @@ public final class WorkloadController: Service, Sendable {
     }
 
     /// pvc-protection: a claim being deleted loses its finalizer once no live pod uses it.
-    func releaseProtectedClaims(_ tx: any CatalogTransaction, pods: [Pod]) throws {
+    func releaseProtectedClaims(_ tx: any CatalogTransaction) throws {
         let current = try tx.list(Pod.self)
         for claim in try tx.list(PersistentVolumeClaim.self) where claim.metadata.isDeleting && claim.metadata.hasFinalizer(Self.pvcProtection) {
             let inUse = current.contains { p in p.namespace == claim.namespace && p.claimVolumes.contains { $0.claim == claim.name } }
@@ -401,7 +401,6 @@ public final class WorkloadController: Service, Sendable {
             c.metadata.removeFinalizer(Self.pvcProtection)
             try tx.update(c)
         }
-        _ = pods
     }
 
     // MARK: scheduling
@@ -523,7 +522,7 @@ public final class WorkloadController: Service, Sendable {
     func linkPath(_ key: Key, _ volume: String) -> String { "\(podDirectory(key))/volumes/\(volume)" }
 
     /// Whether pod volumes are bind mounts (the agent can mount: it runs as root) or symlinks.
-    var usesBindMounts: Bool { geteuid() == 0 }
+    var usesBindMounts: Bool { Mount.isPermitted }
 
     /// Whether a pod's volume is in place: a bind mount (or, without mount rights, a symlink).
     func isMaterialised(_ key: Key, _ volume: String, target: String, mounts: Set<String>? = nil) -> Bool {

@@ -34,6 +34,9 @@ public enum Mount {
         try sys("mount(MS_BIND)", "\(source) on \(target)") { Glibc.mount(source, target, nil, UInt(MS_BIND), nil) }
     }
 
+    /// Whether this process may mount (it runs as root). The corresponding call is `geteuid`.
+    public static var isPermitted: Bool { geteuid() == 0 }
+
     /// Whether something is mounted exactly at `target`.
     public static func isMountPoint(_ target: String) -> Bool { entry(at: target) != nil }
 
