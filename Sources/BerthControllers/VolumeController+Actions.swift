@@ -160,6 +160,7 @@ extension VolumeController {
     /// Writes each configured node's pools into its Node object: capacity and what is free.
     public func refreshNodes() async throws {
         let topology = self.topology
+        let host = HostInfo.current()
         try await catalog.write { tx in
             for spec in topology.nodes {
                 var node = try tx.get(Node.self, name: spec.name) ?? Node(name: spec.name)
@@ -175,13 +176,35 @@ extension VolumeController {
                     capacity[Node.poolResource(pool.name)] = pool.capacity
                     allocatable[Node.poolResource(pool.name)] = Quantity(bytes: max(pool.capacity.bytes - used, 0))
                 }
+                // the host's processors and memory, as a kubelet reports them (berth runs no
+                // containers, so nothing is ever requested of them)
+                capacity["cpu"] = Quantity(nanos: Int128(host.cpus) * 1_000_000_000, format: .decimalSI)
+                capacity["memory"] = Quantity(bytes: host.memoryBytes)
+                capacity["pods"] = Quantity(nanos: 110 * 1_000_000_000, format: .decimalSI)
+                for key in ["cpu", "memory", "pods"] { allocatable[key] = capacity[key] }
                 status.capacity = capacity
                 status.allocatable = allocatable
                 if status.conditions == nil {
                     status.conditions = [Node.Condition(type: "Ready", status: "True", reason: "BerthAgentReady",
                                                         message: "berth agent is serving this node")]
                 }
+                status.nodeInfo = ["kernelVersion": host.kernelVersion, "osImage": host.osImage, "operatingSystem": "linux",
+                                   "architecture": host.architecture, "machineID": host.machineID, "bootID": host.bootID,
+                                   "kubeletVersion": "berth-\(BerthVersion.current)", "kubeProxyVersion": "",
+                                   "containerRuntimeVersion": "none (berth runs no containers)", "systemUUID": ""]
                 status.addresses = [.init(type: "Hostname", address: spec.name)]
+                let unchanged = node.status == status
+                // the heartbeat says when this agent last wrote the node: at a change, or once a
+                // minute at the resync, so that an idle agent does not rewrite its nodes every pass
+                let beat = status.conditions?.first?.lastHeartbeatTime.flatMap(Timestamp.parse)
+                if unchanged, let beat, Date().timeIntervalSince(beat) < 60 { continue }
+                let now = Timestamp.now()
+                status.conditions = status.conditions?.map { c in
+                    var c = c
+                    c.lastHeartbeatTime = now
+                    if c.lastTransitionTime == nil { c.lastTransitionTime = now }
+                    return c
+                }
                 node.status = status
                 node.metadata.resourceVersion = nil
                 if node.metadata.uid == nil { try tx.create(node) } else { try tx.update(node) }

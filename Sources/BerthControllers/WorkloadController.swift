@@ -228,6 +228,18 @@ public final class WorkloadController: Service, Sendable {
     /// Claims and pods for one StatefulSet, in Kubernetes' order: claims before their pod, ascending
     /// ordinals (one at a time unless Parallel), condemned pods from the highest ordinal down.
     func reconcile(_ tx: any CatalogTransaction, set: StatefulSet, pods: inout [Pod]) throws {
+        // adoption, as Kubernetes' ControllerRefManager does it: a pod with no controller whose
+        // name is one of this set's ordinals and whose labels match its selector (left behind by a
+        // delete with propagationPolicy Orphan, say) becomes this set's again
+        if !set.metadata.isDeleting, let selector = set.spec.selector {
+            for i in pods.indices where pods[i].namespace == set.namespace && !pods[i].metadata.isDeleting
+                && !(pods[i].metadata.ownerReferences ?? []).contains(where: { $0.controller == true })
+                && set.ordinal(ofPod: pods[i].name) != nil && selector.matches(pods[i].metadata.labels ?? [:]) {
+                var pod = pods[i]
+                pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [ownerRef(set, block: true)]
+                pods[i] = try tx.update(pod)
+            }
+        }
         let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true }
         var byOrdinal: [Int: Pod] = [:]
         for p in mine { if let o = set.ordinal(ofPod: p.name) { byOrdinal[o] = p } }

@@ -21,6 +21,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible, Equatable {
     public var causes: [FieldError]
     /// What went wrong underneath (an errno, a tool's stderr), for logs.
     public var underlying: String?
+    /// The object a request named in its body (a create), for the API's Status details.
+    public var objectName: String?
 
     public init(_ code: Code, _ message: String, causes: [FieldError] = [], underlying: String? = nil) {
         self.code = code

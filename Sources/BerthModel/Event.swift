@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// v1 Event: what happened to an object and why.
 public struct Event: KubeObject, Hashable {
@@ -28,7 +29,9 @@ public struct Event: KubeObject, Hashable {
     }
 
     public init(about object: ObjectReference, type: String, reason: String, message: String, host: String) {
-        let name = (object.name ?? "object") + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        // `<object>.<hex nanoseconds>` as Kubernetes names events: listed by name, one object's
+        // events come out in the order they happened (kubectl describe keeps that order for a tie)
+        let name = (object.name ?? "object") + "." + String(EventClock.next(), radix: 16)
         self.metadata = ObjectMeta(name: name, namespace: (object.namespace ?? "").isEmpty ? "default" : object.namespace)
         self.involvedObject = object
         self.involvedObject.resourceVersion = nil
@@ -60,4 +63,19 @@ public struct Event: KubeObject, Hashable {
     }
 
     public mutating func keepStatus(from old: Event?) {}
+}
+
+/// Nanoseconds since the epoch, strictly increasing within the process, for event names.
+enum EventClock {
+    private static let last = Mutex<UInt64>(0)
+
+    static func next() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        return last.withLock { last in
+            last = max(now, last + 1)
+            return last
+        }
+    }
 }

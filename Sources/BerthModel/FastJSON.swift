@@ -192,6 +192,10 @@ public struct JSONReader {
     private let base: UnsafePointer<UInt8>
     private let count: Int
     private var i = 0
+    /// The keys above the value being read; kept only while collecting unknown fields.
+    private var trail: [String]?
+    /// Where the document had keys no decoder knew (`spec.resourcez`), when collecting.
+    public private(set) var unknownFields: [String] = []
 
     private init(_ buffer: UnsafeRawBufferPointer) {
         base = buffer.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? UnsafePointer(bitPattern: 1)!
@@ -211,6 +215,26 @@ public struct JSONReader {
 
     public static func decode<T: JSONReadable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> T {
         try read(bytes) { try T(from: &$0) }
+    }
+
+    /// Decodes, also returning the paths of the keys that `T` does not know (for Kubernetes'
+    /// `fieldValidation`: Strict rejects them, Warn reports them).
+    public static func decodeNotingUnknown<T: JSONReadable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> (T, unknown: [String]) {
+        try read(bytes) { r in
+            r.trail = []
+            let value = try T(from: &r)
+            return (value, r.unknownFields)
+        }
+    }
+
+    /// Skips the value of a key the decoder does not know, noting where it was when collecting.
+    public mutating func unknown() throws {
+        if let trail {
+            var e = JSONReadError("")
+            e.path = trail
+            unknownFields.append(e.pathText)
+        }
+        try skip()
     }
 
     // MARK: scanning
@@ -416,7 +440,9 @@ public struct JSONReader {
             let key = try string()
             try expect(UInt8(ascii: ":"))
             do {
+                if trail != nil { trail!.append(key) }
                 try body(&self, key)
+                if trail != nil { trail!.removeLast() }
             } catch var e as JSONReadError {
                 if !e.isSyntax { e.path.insert(key, at: 0) }
                 throw e
@@ -437,7 +463,9 @@ public struct JSONReader {
         var index = 0
         while true {
             do {
+                if trail != nil { trail!.append("[\(index)]") }
                 try body(&self)
+                if trail != nil { trail!.removeLast() }
             } catch var e as JSONReadError {
                 if !e.isSyntax { e.path.insert("[\(index)]", at: 0) }
                 throw e

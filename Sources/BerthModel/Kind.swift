@@ -110,6 +110,17 @@ extension KubeObject {
         }
     }
 
+    /// A request body, also returning the paths of fields berth does not know (for `fieldValidation`).
+    public static func decodeNotingUnknown(body data: Data) throws -> (Self, unknown: [String]) {
+        do {
+            return try JSONReader.decodeNotingUnknown(Self.self, from: data)
+        } catch let e as JSONReadError where e.isSyntax {
+            throw BerthError.badRequest("the request body is not valid JSON: \(e.message)")
+        } catch let e as JSONReadError {
+            throw BerthError.invalid("\(info.kind) is malformed: \(e)")
+        }
+    }
+
     public static func decode(data: Data) throws -> Self {
         do {
             return try JSONReader.decode(Self.self, from: data)

@@ -20,7 +20,7 @@ struct Envelope<Spec: JSONReadable, Status: JSONReadable> {
             case "metadata": metadata = try r.opt()
             case "spec": spec = try r.opt()
             case "status": status = try r.opt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -65,7 +65,9 @@ extension ObjectMeta: JSONCodable {
             case "annotations": annotations = try r.optStringMap()
             case "finalizers": finalizers = try r.optStrings()
             case "ownerReferences": ownerReferences = try r.optList()
-            default: try r.skip()
+            // Kubernetes' own fields that berth does not keep
+            case "selfLink", "deletionGracePeriodSeconds", "managedFields": try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -99,7 +101,7 @@ extension OwnerReference: JSONCodable {
             case "uid": uid = try r.optString()
             case "controller": controller = try r.optBool()
             case "blockOwnerDeletion": block = try r.optBool()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let apiVersion else { throw missing("apiVersion") }
@@ -133,7 +135,7 @@ extension ObjectReference: JSONCodable {
             case "uid": uid = try r.optString()
             case "resourceVersion": resourceVersion = try r.optString()
             case "fieldPath": fieldPath = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -158,7 +160,7 @@ extension LabelSelector: JSONCodable {
             switch k {
             case "matchLabels": labels = try r.optStringMap()
             case "matchExpressions": expressions = try r.optList()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         self.init(matchLabels: labels, matchExpressions: expressions)
@@ -180,7 +182,7 @@ extension LabelSelector.Requirement: JSONCodable {
             case "key": key = try r.optString()
             case "operator": op = try r.optString()
             case "values": values = try r.optStrings()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let key else { throw missing("key") }
@@ -201,7 +203,7 @@ extension VolumeNodeAffinity: JSONCodable {
     public init(from r: inout JSONReader) throws {
         var required: NodeSelector?
         try r.object { r, k in
-            if k == "required" { required = try r.opt() } else { try r.skip() }
+            if k == "required" { required = try r.opt() } else { try r.unknown() }
         }
         self.init(required: required)
     }
@@ -217,7 +219,7 @@ extension NodeSelector: JSONCodable {
     public init(from r: inout JSONReader) throws {
         var terms: [Term]?
         try r.object { r, k in
-            if k == "nodeSelectorTerms" { terms = try r.optList() } else { try r.skip() }
+            if k == "nodeSelectorTerms" { terms = try r.optList() } else { try r.unknown() }
         }
         guard let terms else { throw missing("nodeSelectorTerms") }
         self.init(nodeSelectorTerms: terms)
@@ -237,7 +239,7 @@ extension NodeSelector.Term: JSONCodable {
             switch k {
             case "matchExpressions": matchExpressions = try r.optList()
             case "matchFields": matchFields = try r.optList()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -277,7 +279,7 @@ extension PersistentVolume.Spec: JSONCodable {
             case "nodeAffinity": nodeAffinity = try r.opt()
             case "hostPath": hostPath = try r.opt()
             case "local": local = try r.opt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -305,7 +307,7 @@ extension PersistentVolume.HostPathSource: JSONCodable {
             switch k {
             case "path": path = try r.optString()
             case "type": type = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let path else { throw missing("path") }
@@ -327,7 +329,7 @@ extension PersistentVolume.LocalSource: JSONCodable {
             switch k {
             case "path": path = try r.optString()
             case "fsType": fsType = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let path else { throw missing("path") }
@@ -351,7 +353,7 @@ extension PersistentVolume.Status: JSONCodable {
             case "message": message = try r.optString()
             case "reason": reason = try r.optString()
             case "lastPhaseTransitionTime": lastPhaseTransitionTime = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -391,7 +393,7 @@ extension PersistentVolumeClaim.Spec: JSONCodable {
             case "volumeMode": volumeMode = try r.optString()
             case "dataSource": dataSource = try r.opt()
             case "dataSourceRef": dataSourceRef = try r.opt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -417,7 +419,7 @@ extension PersistentVolumeClaim.Resources: JSONCodable {
             switch k {
             case "requests": requests = try r.optMap()
             case "limits": limits = try r.optMap()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -441,7 +443,7 @@ extension PersistentVolumeClaim.Condition: JSONCodable {
             case "message": message = try r.optString()
             case "lastTransitionTime": transition = try r.optString()
             case "lastProbeTime": probe = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let type else { throw missing("type") }
@@ -472,7 +474,7 @@ extension PersistentVolumeClaim.Status: JSONCodable {
             case "conditions": conditions = try r.optList()
             case "allocatedResources": allocatedResources = try r.optMap()
             case "allocatedResourceStatuses": allocatedResourceStatuses = try r.optStringMap()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -507,7 +509,7 @@ extension StorageClass: JSONCodable {
             case "allowVolumeExpansion": allowExpansion = try r.optBool()
             case "mountOptions": mountOptions = try r.optStrings()
             case "allowedTopologies": topologies = try r.optList()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let metadata else { throw missing("metadata") }
@@ -554,7 +556,7 @@ extension Node.Spec: JSONCodable {
             switch k {
             case "unschedulable": unschedulable = try r.optBool()
             case "taints": taints = try r.optList()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -578,7 +580,7 @@ extension Node.Condition: JSONCodable {
             case "message": message = try r.optString()
             case "lastHeartbeatTime": heartbeat = try r.optString()
             case "lastTransitionTime": transition = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let type else { throw missing("type") }
@@ -607,7 +609,7 @@ extension Node.Address: JSONCodable {
             switch k {
             case "type": type = try r.optString()
             case "address": address = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let type else { throw missing("type") }
@@ -633,7 +635,7 @@ extension Node.Status: JSONCodable {
             case "conditions": conditions = try r.optList()
             case "addresses": addresses = try r.optList()
             case "nodeInfo": nodeInfo = try r.optStringMap()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -669,7 +671,7 @@ extension Event: JSONCodable {
             case "source": source = try r.opt()
             case "reportingComponent": component = try r.optString()
             case "reportingInstance": instance = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let metadata else { throw missing("metadata") }
@@ -714,7 +716,7 @@ extension Event.Source: JSONCodable {
             switch k {
             case "component": component = try r.optString()
             case "host": host = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         self.init(component: component, host: host)
@@ -759,7 +761,7 @@ extension Pod.Condition: JSONCodable {
             case "reason": reason = try r.optString()
             case "message": message = try r.optString()
             case "lastTransitionTime": transition = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let type else { throw missing("type") }
@@ -789,7 +791,7 @@ extension Pod.Status: JSONCodable {
             case "reason": reason = try r.optString()
             case "hostIP": hostIP = try r.optString()
             case "startTime": startTime = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -833,7 +835,7 @@ extension StatefulSet.Spec: JSONCodable {
             case "minReadySeconds": spec.minReadySeconds = try r.optInt()
             case "ordinals": spec.ordinals = try r.opt()
             case "persistentVolumeClaimRetentionPolicy": spec.persistentVolumeClaimRetentionPolicy = try r.opt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
         guard let template else { throw missing("template") }
@@ -865,7 +867,7 @@ extension StatefulSet.PodTemplate: JSONCodable {
             switch k {
             case "metadata": metadata = try r.opt()
             case "spec": spec = try r.opt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -882,7 +884,7 @@ extension StatefulSet.Ordinals: JSONCodable {
     public init(from r: inout JSONReader) throws {
         self.init()
         try r.object { r, k in
-            if k == "start" { start = try r.optInt() } else { try r.skip() }
+            if k == "start" { start = try r.optInt() } else { try r.unknown() }
         }
     }
 
@@ -900,7 +902,7 @@ extension StatefulSet.RetentionPolicy: JSONCodable {
             switch k {
             case "whenDeleted": whenDeleted = try r.optString()
             case "whenScaled": whenScaled = try r.optString()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }
@@ -927,7 +929,7 @@ extension StatefulSet.Status: JSONCodable {
             case "currentRevision": currentRevision = try r.optString()
             case "updateRevision": updateRevision = try r.optString()
             case "collisionCount": collisionCount = try r.optInt()
-            default: try r.skip()
+            default: try r.unknown()
             }
         }
     }

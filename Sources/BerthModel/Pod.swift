@@ -49,10 +49,7 @@ public struct Pod: KubeObject, Hashable {
         spec.volumes.compactMap { v in v.claimName.map { (v.name, $0) } }
     }
 
-    public mutating func applyDefaults() {
-        if spec.fields["restartPolicy"] == nil { spec.fields["restartPolicy"] = .string("Always") }
-        if spec.fields["schedulerName"] == nil { spec.fields["schedulerName"] = .string("default-scheduler") }
-    }
+    public mutating func applyDefaults() { spec.applyDefaults() }
 
     public func validate() -> [FieldError] {
         var e = Validation.validateMeta(metadata, info: Self.info)
@@ -103,6 +100,28 @@ public struct PodSpec: Codable, Sendable, Hashable {
     }
 
     public func encode(to encoder: any Encoder) throws { try fields.encode(to: encoder) }
+
+    /// Kubernetes' defaults for the fields berth keeps: restartPolicy, schedulerName, and each
+    /// container port's protocol (TCP), which `kubectl describe` prints.
+    public mutating func applyDefaults() {
+        if fields["restartPolicy"] == nil { fields["restartPolicy"] = .string("Always") }
+        if fields["schedulerName"] == nil { fields["schedulerName"] = .string("default-scheduler") }
+        for list in ["containers", "initContainers"] {
+            guard case .array(var containers)? = fields[list] else { continue }
+            for i in containers.indices {
+                guard case .object(var container) = containers[i], case .array(var ports)? = container["ports"] else { continue }
+                for j in ports.indices {
+                    if case .object(var port) = ports[j], port["protocol"] == nil {
+                        port["protocol"] = .string("TCP")
+                        ports[j] = .object(port)
+                    }
+                }
+                container["ports"] = .array(ports)
+                containers[i] = .object(container)
+            }
+            fields[list] = .array(containers)
+        }
+    }
 
     public var nodeName: String? {
         get { fields["nodeName"]?.stringValue }

@@ -89,6 +89,9 @@ public struct StatefulSet: KubeObject, Hashable {
         if spec.replicas == nil { spec.replicas = 1 }
         if spec.podManagementPolicy == nil { spec.podManagementPolicy = "OrderedReady" }
         if spec.revisionHistoryLimit == nil { spec.revisionHistoryLimit = 10 }
+        var podSpec = spec.template.spec ?? PodSpec()
+        podSpec.applyDefaults()
+        spec.template.spec = podSpec
         if spec.updateStrategy == nil {
             spec.updateStrategy = .object(["type": .string("RollingUpdate"), "rollingUpdate": .object(["partition": .int(0)])])
         }

@@ -1,6 +1,7 @@
 import BerthCatalog
 import BerthModel
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -44,8 +45,13 @@ struct APIRouter: Sendable {
         Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
     }
 
-    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok, warnings: [String] = []) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        for w in warnings {
+            // RFC 7234 warn-code 299, as Kubernetes sends them; kubectl prints "Warning: <text>"
+            headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \"" + w.replacingOccurrences(of: "\"", with: "\\\"") + "\""))
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func error(_ e: BerthError, kind: String? = nil, name: String? = nil) -> Response {
@@ -113,7 +119,9 @@ struct APIRouter: Sendable {
             return try await dispatch(request, t, type: ObjectTypes.type(for: t.info))
         } catch let e as BerthError {
             if e.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(e)", "cause": "\(e.underlying ?? "")"]) }
-            return Self.error(e, kind: target?.info.plural, name: target?.name)
+            // Invalid names the Kind and the object; the other reasons the resource
+            let kind = e.code == .invalid ? target?.info.kind : target?.info.plural
+            return Self.error(e, kind: kind, name: e.objectName ?? target?.name)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return Self.error(.internalError("internal error, see the agent's log"), kind: target?.info.plural, name: target?.name)
@@ -123,6 +131,7 @@ struct APIRouter: Sendable {
     func dispatch<T: KubeObject>(_ request: Request, _ target: Target, type: T.Type) async throws -> Response {
         let q = request.uri.queryParameters
         let namespace = target.namespace
+        let validation = try FieldValidation.from(q["fieldValidation"].map(String.init))
         switch (request.method, target.name) {
         case (.get, nil):
             let labels = try q["labelSelector"].map { try LabelSelector.parse(String($0)) }
@@ -167,11 +176,13 @@ struct APIRouter: Sendable {
             if T.info.isNamespaced, namespace == nil {
                 throw BerthError(.methodNotAllowed, "create \(T.info.plural) under /namespaces/{namespace}/\(T.info.plural)")
             }
-            let obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
-            let created = try await write(dryRun: Self.isDryRun(q)) { tx in try ObjectAdmission<T>.create(obj, in: tx) }
-            return Self.json(try JSON.encode(created), status: .created)
+            let (obj, warnings) = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace, validation: validation)
+            let created = try await Self.naming(obj.name) {
+                try await write(dryRun: Self.isDryRun(q)) { tx in try ObjectAdmission<T>.create(obj, in: tx) }
+            }
+            return Self.json(try JSON.encode(created), status: .created, warnings: warnings)
         case (.put, let name?):
-            var obj = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace)
+            var (obj, warnings) = try ObjectAdmission<T>.decode(try await bodyData(request), namespace: namespace, validation: validation)
             if obj.name != name {
                 throw BerthError.badRequest("the name of the object (\(obj.name)) does not match the name on the URL (\(name))")
             }
@@ -179,7 +190,7 @@ struct APIRouter: Sendable {
             let statusOnly = target.subresource == "status"
             let object = obj
             let updated = try await write(dryRun: Self.isDryRun(q)) { tx in try ObjectAdmission<T>.replace(object, statusOnly: statusOnly, in: tx) }
-            return Self.json(try JSON.encode(updated))
+            return Self.json(try JSON.encode(updated), warnings: warnings)
         case (.patch, let name?):
             let contentType = request.headers[.contentType] ?? ""
             if contentType.contains("json-patch+json") {
@@ -193,9 +204,8 @@ struct APIRouter: Sendable {
                 // manifest sets (no field ownership, so no conflicts are reported)
                 let manifest = try Manifest.documents(from: String(decoding: try await bodyData(request), as: UTF8.self), source: "the apply patch")
                 guard manifest.count == 1, let tree = manifest.first else { throw BerthError.badRequest("an apply patch holds exactly one object") }
-                var object = try T.decode(tree)
+                var (object, warnings) = try ObjectAdmission<T>.decode(tree.jsonData(), namespace: T.info.isNamespaced ? ns : nil, validation: validation)
                 object.metadata.name = name
-                if T.info.isNamespaced { object.metadata.namespace = ns }
                 let applied = object
                 let (result, created) = try await write(dryRun: dryRun) { tx -> (T, Bool) in
                     if try tx.get(T.self, namespace: ns, name: name) == nil {
@@ -205,21 +215,37 @@ struct APIRouter: Sendable {
                     if case .object(var o) = patch { o.removeValue(forKey: "status"); patch = .object(o) }
                     return (try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: patch, statusOnly: statusOnly, in: tx), false)
                 }
-                return Self.json(try JSON.encode(result), status: created ? .created : .ok)
+                return Self.json(try JSON.encode(result), status: created ? .created : .ok, warnings: warnings)
             }
             var patch = try await body(request)
             if contentType.contains("strategic-merge-patch") { patch = StrategicMerge.normalize(patch) }
             let merge = patch
             let strategic = contentType.contains("strategic-merge-patch")
-            let updated = try await write(dryRun: dryRun) { tx in
-                try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: merge, statusOnly: statusOnly, strategic: strategic, in: tx)
+            let (updated, warnings) = try await write(dryRun: dryRun) { tx in
+                try ObjectAdmission<T>.patch(namespace: ns, name: name, patch: merge, statusOnly: statusOnly, strategic: strategic,
+                                             validation: validation, in: tx)
             }
-            return Self.json(try JSON.encode(updated))
+            return Self.json(try JSON.encode(updated), warnings: warnings)
         case (.delete, let name?):
+            // DeleteOptions: preconditions.uid, and propagationPolicy (kubectl --cascade) as a body
+            // or a query parameter
             let options = try? await body(request)
             let uid = options?["preconditions"]?["uid"]?.stringValue
+            let policy = options?["propagationPolicy"]?.stringValue ?? q["propagationPolicy"].map(String.init)
+                ?? (options?["orphanDependents"]?.scalarText == "true" ? "Orphan" : "Background")
+            guard ["Orphan", "Background", "Foreground"].contains(policy) else {
+                throw BerthError.badRequest("propagationPolicy \(policy) is not one of Orphan, Background, Foreground")
+            }
             let ns = namespace ?? ""
-            let deleted = try await catalog.write { tx in try tx.delete(T.self, namespace: ns, name: name, uid: uid) }
+            let deleted = try await write(dryRun: Self.isDryRun(q)) { tx -> T? in
+                guard let current = try tx.get(T.self, namespace: ns, name: name) else { return nil }
+                // Orphan: dependents lose their ownerReference to this object and stay (kubectl
+                // delete sts --cascade=orphan keeps the pods, to re-create the set around them)
+                if policy == "Orphan", (uid ?? "").isEmpty || uid == current.uid {
+                    try Self.orphanDependents(of: current.uid, namespace: ns, in: tx)
+                }
+                return try tx.delete(T.self, namespace: ns, name: name, uid: uid)
+            }
             guard let deleted else { throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found") }
             return Self.json(try JSON.encode(deleted))
         default:
@@ -274,6 +300,30 @@ struct APIRouter: Sendable {
             return Self.json(try scaleBody(updated))
         default:
             throw BerthError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        }
+    }
+
+    /// Removes the ownerReferences to `uid` from the pods and claims that carry one.
+    static func orphanDependents(of uid: String, namespace: String, in tx: any CatalogTransaction) throws {
+        func orphan<D: KubeObject>(_ type: D.Type) throws {
+            for var dependent in try tx.list(D.self, namespace: namespace) where dependent.metadata.ownerReferences?.contains(where: { $0.uid == uid }) == true {
+                let refs = dependent.metadata.ownerReferences!.filter { $0.uid != uid }
+                dependent.metadata.ownerReferences = refs.isEmpty ? nil : refs
+                try tx.update(dependent)
+            }
+        }
+        try orphan(Pod.self)
+        try orphan(PersistentVolumeClaim.self)
+    }
+
+    /// Runs a write for the object `name`: an Invalid error names it, as Kubernetes' Status does
+    /// (kubectl prints `The PersistentVolumeClaim "x" is invalid: …` from it).
+    static func naming<R>(_ name: String, _ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch var e as BerthError where e.code == .invalid && e.objectName == nil {
+            e.objectName = name
+            throw e
         }
     }
 
@@ -403,8 +453,4 @@ struct VersionInfo: Codable, Sendable {
     var compiler = "swiftc"
     var platform = "linux/amd64"
     var berthVersion = BerthVersion.current
-}
-
-public enum BerthVersion {
-    public static let current = "0.1.0"
 }

@@ -16,6 +16,7 @@ struct BatchApply {
     struct Request {
         var mode: String?
         var namespace: String?
+        var fieldValidation: String?
         var items: [Item] = []
 
         init(body: Data) throws {
@@ -25,6 +26,7 @@ struct BatchApply {
                     switch k {
                     case "mode": mode = try r.optString()
                     case "namespace": namespace = try r.optString()
+                    case "fieldValidation": fieldValidation = try r.optString()
                     case "items": try r.array { raw.append(try $0.rawValue()) }
                     default: try r.skip()
                     }
@@ -44,6 +46,8 @@ struct BatchApply {
     struct Item: @unchecked Sendable {
         var info: KindInfo
         var object: any KubeObject
+        /// Fields the kind does not know (`spec.resourcez`).
+        var unknown: [String]
 
         init(_ bytes: [UInt8], position: String) throws {
             var kind = "", apiVersion = ""
@@ -59,8 +63,11 @@ struct BatchApply {
             var tree: JSONValue = .object(["kind": .string(kind), "apiVersion": .string(apiVersion)])
             if kind.isEmpty { tree = .object(["apiVersion": .string(apiVersion)]) }
             info = try Manifest.kindInfo(of: tree, source: position)
-            let type = ObjectTypes.type(for: info)
-            object = try JSONReader.decode(type, from: bytes)
+            (object, unknown) = try Self.decode(ObjectTypes.type(for: info), bytes)
+        }
+
+        static func decode<T: KubeObject>(_ type: T.Type, _ bytes: [UInt8]) throws -> (any KubeObject, [String]) {
+            try JSONReader.decodeNotingUnknown(type, from: bytes)
         }
     }
 
@@ -96,12 +103,20 @@ struct BatchApply {
             throw BerthError.badRequest("apply mode '\(mode)' is not 'apply' or 'create'")
         }
         let defaultNamespace = request.namespace ?? "default"
+        // berth's own clients ask for Strict; without the field this endpoint is strict too
+        let validation = try FieldValidation.from(request.fieldValidation ?? "Strict")
+        var warnings: [String] = []
         var prepared: [Prepared] = []
         var seen = Set<String>()
         for (i, entry) in request.items.enumerated() {
             let source = "item \(i + 1)"
             let info = entry.info
             let item = try prepare(entry.object, index: i, info: info, defaultNamespace: defaultNamespace)
+            do {
+                warnings += try validation.check(entry.unknown, kind: info).map { "item \(i + 1) (\(info.singular)/\(item.name)): \($0)" }
+            } catch let e as BerthError {
+                throw BerthError(e.code, "item \(i + 1) (\(info.singular)/\(item.name)): \(e.message); nothing was applied")
+            }
             let key = "\(info.kind)/\(item.namespace)/\(item.name)"
             guard seen.insert(key).inserted else {
                 throw BerthError.invalid("\(source): \(info.kind) \"\(item.name)\" appears twice in this request")
@@ -123,7 +138,7 @@ struct BatchApply {
             }
         }
         return try JSON.encode(["apiVersion": "berth.io/v1", "kind": "ApplyResult"] as [String: String])
-            .dropLast() + Data(#","items":"#.utf8) + JSON.encode(outcomes) + Data("}".utf8)
+            .dropLast() + Data(#","warnings":"#.utf8) + JSON.encode(warnings) + Data(#","items":"#.utf8) + JSON.encode(outcomes) + Data("}".utf8)
     }
 
     static func prepare<T: KubeObject>(_ decoded: T, index: Int, info: KindInfo, defaultNamespace: String) throws -> Prepared {
@@ -143,7 +158,7 @@ struct BatchApply {
         let name = object.name
         return Prepared(index: index, info: info, namespace: namespace, name: name) { tx, createOnly in
             guard let existing = try tx.get(T.self, namespace: namespace, name: name) else {
-                try ObjectAdmission<T>.create(object, in: tx)
+                _ = try ObjectAdmission<T>.create(object, in: tx)
                 return "created"
             }
             if createOnly { throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists") }

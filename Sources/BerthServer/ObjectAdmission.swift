@@ -5,9 +5,12 @@ import Foundation
 /// Turns request bodies into stored objects: decoding, defaults, admission, validation. Generic over
 /// the kind so that one code path serves every kind.
 struct ObjectAdmission<T: KubeObject> {
-    /// Decodes a body for `kind` at `namespace`, checking its declared kind and namespace.
-    static func decode(_ data: Data, namespace: String?) throws -> T {
-        var obj = try T.decode(body: data)
+    /// Decodes a body for `kind` at `namespace`, checking its declared kind and namespace; fields
+    /// berth does not know are rejected or reported as `validation` says (the warnings are returned).
+    static func decode(_ data: Data, namespace: String?, validation: FieldValidation) throws -> (T, warnings: [String]) {
+        let (decoded, unknown) = try T.decodeNotingUnknown(body: data)
+        let warnings = try validation.check(unknown, kind: T.info)
+        var obj = decoded
         if let kind = obj.kind, !kind.isEmpty, kind != T.info.kind {
             throw BerthError.badRequest("the body is a \(kind), but this path serves \(T.info.kind)")
         }
@@ -18,7 +21,7 @@ struct ObjectAdmission<T: KubeObject> {
             obj.metadata.namespace = namespace ?? obj.metadata.namespace ?? "default"
         }
         obj.setTypeMeta()
-        return obj
+        return (obj, warnings)
     }
 
     /// Create: defaults, admission, validation, then insert.
@@ -71,6 +74,13 @@ struct ObjectAdmission<T: KubeObject> {
     /// Merge patch (RFC 7386) onto the stored object, then the replace rules.
     static func patch(namespace: String, name: String, patch: JSONValue, statusOnly: Bool, strategic: Bool = false,
                       in tx: any CatalogTransaction) throws -> T {
+        try self.patch(namespace: namespace, name: name, patch: patch, statusOnly: statusOnly, strategic: strategic,
+                       validation: .ignore, in: tx).object
+    }
+
+    /// A patch whose result is checked for fields berth does not know, as `validation` says.
+    static func patch(namespace: String, name: String, patch: JSONValue, statusOnly: Bool, strategic: Bool = false,
+                      validation: FieldValidation, in tx: any CatalogTransaction) throws -> (object: T, warnings: [String]) {
         guard let stored = try tx.getStored(kind: T.info.kind, namespace: T.info.isNamespaced ? namespace : "", name: name) else {
             throw BerthError.notFound("\(T.info.plural) \"\(name)\" not found")
         }
@@ -81,10 +91,13 @@ struct ObjectAdmission<T: KubeObject> {
             o["metadata"] = (o["metadata"] ?? .null).merged(with: .object(["resourceVersion": .string(String(stored.revision))]))
             merged = .object(o)
         }
-        var obj = try T.decode(merged)
+        // the stored object has no unknown fields, so whatever is unknown came with the patch
+        let (decoded, unknown) = try T.decodeNotingUnknown(body: merged.jsonData())
+        let warnings = try validation.check(unknown, kind: T.info)
+        var obj = decoded
         obj.metadata.name = name
         if T.info.isNamespaced { obj.metadata.namespace = namespace }
-        return try replace(obj, statusOnly: statusOnly, in: tx)
+        return (try replace(obj, statusOnly: statusOnly, in: tx), warnings)
     }
 
     /// `PersistentVolumeClaimResize` admission: a larger request needs a bound claim whose class
@@ -121,5 +134,33 @@ struct ObjectAdmission<T: KubeObject> {
             claim.metadata.addFinalizer("kubernetes.io/pvc-protection")
             if let typed = claim as? T { obj = typed }
         }
+    }
+}
+
+/// Kubernetes' `fieldValidation` query parameter: what a write does with fields berth does not
+/// know. kubectl sends Strict by default (`--validate=strict`); without the parameter it is Warn.
+enum FieldValidation: String, Sendable {
+    case ignore = "Ignore"
+    case warn = "Warn"
+    case strict = "Strict"
+
+    static func from(_ text: String?) throws -> FieldValidation {
+        guard let text, !text.isEmpty else { return .warn }
+        guard let v = FieldValidation(rawValue: text) else {
+            throw BerthError.badRequest("fieldValidation=\(text) is not one of Ignore, Warn, Strict")
+        }
+        return v
+    }
+
+    /// Throws a BadRequest for Strict, returns one warning per field for Warn.
+    func check(_ unknown: [String], kind: KindInfo) throws -> [String] {
+        guard !unknown.isEmpty, self != .ignore else { return [] }
+        let fields = unknown.map { "unknown field \"\($0)\"" }
+        if self == .strict {
+            throw BerthError.badRequest("\(kind.kind) in version \"\(kind.version)\" cannot be handled as a \(kind.kind): strict decoding error: "
+                + fields.joined(separator: ", ")
+                + " (remove the field, or have it dropped with kubectl --validate=false or berth apply --validate=ignore)")
+        }
+        return fields
     }
 }

@@ -73,6 +73,7 @@ struct WatchStream: Sendable {
         let startRevision = start
         let bookmark = initialEventsBookmark
         let known = alreadyVisible
+        let resumed = !(revision == nil || revision == 0)
         let body = ResponseBody { writer in
             // With a selector, an object that starts to match is ADDED and one that stops matching is
             // DELETED, as Kubernetes' watch cache reports them, so informers never keep stale objects.
@@ -97,9 +98,14 @@ struct WatchStream: Sendable {
                 }
                 let key = "\(change.object.namespace)/\(change.object.name)"
                 if change.type == .deleted {
-                    if visible.remove(key) != nil { try await writer.write(frame("DELETED", change.object.data)) }
+                    // on a resumed watch, an object deleted before the stream began is not in
+                    // `visible`; its final state says whether the client can have it
+                    if visible.remove(key) != nil || (resumed && matches) { try await writer.write(frame("DELETED", change.object.data)) }
                 } else if matches {
-                    let type = visible.insert(key).inserted ? "ADDED" : "MODIFIED"
+                    // an object a resumed watch has not met yet but that changed (not created) after
+                    // the client's version is one the client has: MODIFIED
+                    let new = visible.insert(key).inserted
+                    let type = new && !(resumed && change.type == .modified) ? "ADDED" : "MODIFIED"
                     try await writer.write(frame(type, change.object.data))
                 } else if visible.remove(key) != nil {
                     try await writer.write(frame("DELETED", change.object.data))

@@ -30,9 +30,13 @@ func readManifests(_ path: String, namespace: String) throws -> [ManifestObject]
 }
 
 /// Sends every object in one atomic request; prints `kind/name created|configured|unchanged`.
-func applyBatch(_ objects: [ManifestObject], mode: String, namespace: String, api: APIClient) async throws {
-    let body: JSONValue = .object(["mode": .string(mode), "namespace": .string(namespace), "items": .array(objects.map(\.body))])
+func applyBatch(_ objects: [ManifestObject], mode: String, namespace: String, validate: FieldValidationOption, api: APIClient) async throws {
+    let body: JSONValue = .object(["mode": .string(mode), "namespace": .string(namespace), "fieldValidation": .string(validate.wire),
+                                   "items": .array(objects.map(\.body))])
     let answer = try await api.call(.POST, "/apis/berth.io/v1/apply", body: body)
+    if case .array(let warnings)? = answer["warnings"] {
+        for w in warnings { FileHandle.standardError.write(Data("Warning: \(w.stringValue ?? "")\n".utf8)) }
+    }
     guard case .array(let results)? = answer["items"] else { return }
     for r in results {
         let info = KindInfo.forKind(r["kind"]?.stringValue ?? "")
@@ -51,11 +55,13 @@ struct ApplyCommand: AsyncParsableCommand {
     var filename: String
     @Option(name: [.short, .long], help: "Namespace for objects that do not name one.")
     var namespace: String = "default"
+    @Option(help: "What to do with fields berth does not know: strict (refuse, the default), warn, or ignore.")
+    var validate: FieldValidationOption = .strict
 
     func run() async throws {
         try await Berth.guarded {
             let objects = try readManifests(filename, namespace: namespace)
-            try await applyBatch(objects, mode: "apply", namespace: namespace, api: try client.client())
+            try await applyBatch(objects, mode: "apply", namespace: namespace, validate: validate, api: try client.client())
         }
     }
 }
@@ -68,15 +74,33 @@ struct CreateCommand: AsyncParsableCommand {
     var filename: String
     @Option(name: [.short, .long], help: "Namespace for objects that do not name one.")
     var namespace: String = "default"
+    @Option(help: "What to do with fields berth does not know: strict (refuse, the default), warn, or ignore.")
+    var validate: FieldValidationOption = .strict
 
     func run() async throws {
         try await Berth.guarded {
             let objects = try readManifests(filename, namespace: namespace)
             do {
-                try await applyBatch(objects, mode: "create", namespace: namespace, api: try client.client())
+                try await applyBatch(objects, mode: "create", namespace: namespace, validate: validate, api: try client.client())
             } catch let e as BerthError where e.code == .alreadyExists {
                 throw BerthError(.alreadyExists, "\(e.message); use 'berth apply -f' to update it")
             }
         }
     }
+}
+
+/// `--validate`, as kubectl's: what the agent does with fields it does not know.
+enum FieldValidationOption: String, ExpressibleByArgument, CaseIterable {
+    case strict, warn, ignore
+    // kubectl's spellings too
+    init?(argument: String) {
+        switch argument {
+        case "strict", "true": self = .strict
+        case "warn": self = .warn
+        case "ignore", "false": self = .ignore
+        default: return nil
+        }
+    }
+
+    var wire: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }

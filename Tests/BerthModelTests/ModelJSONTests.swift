@@ -201,4 +201,21 @@ import Testing
         let pv = try PersistentVolume.decode(data: Data(#"{"metadata":{"name":"p"},"spec":{"capacity":{"storage":1073741824}}}"#.utf8))
         #expect(pv.capacityBytes == 1 << 30)
     }
+
+    /// Kubernetes' strict field validation: every key no decoder knows, with its path.
+    @Test func unknownFieldsAreNotedWithTheirPaths() throws {
+        let body = #"""
+        {"apiVersion":"apps/v1","kind":"StatefulSet","colour":"red",
+         "metadata":{"name":"web","managedFields":[],"labelz":{}},
+         "spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"anything":1}},
+                 "volumeClaimTemplates":[{"metadata":{"name":"d"},"spec":{"resources":{"requests":{"storage":"1Gi"}}}},
+                                         {"metadata":{"name":"e"},"spec":{"resourcez":{}}}]}}
+        """#
+        let (set, unknown) = try StatefulSet.decodeNotingUnknown(body: Data(body.utf8))
+        #expect(set.name == "web")
+        // managedFields is Kubernetes' own and dropped quietly; the pod spec is kept whole, unchecked
+        #expect(unknown == ["colour", "metadata.labelz", "spec.volumeClaimTemplates[1].spec.resourcez"])
+        let (_, none) = try PersistentVolumeClaim.decodeNotingUnknown(body: JSON.encode(set.spec.volumeClaimTemplates![0]))
+        #expect(none.isEmpty)
+    }
 }
