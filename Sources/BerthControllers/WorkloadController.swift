@@ -101,6 +101,8 @@ public final class WorkloadController: Service, Sendable {
         var materialise: [Key: [(String, String)]] = [:]
         /// Pods being deleted whose directories must go before their finalizer does.
         var tearDown: [Key] = []
+        /// Whether a rolling update deleted a pod (a crash point for the tests).
+        var replacedForUpdate = false
     }
 
     /// One reconcile pass.
@@ -114,6 +116,7 @@ public final class WorkloadController: Service, Sendable {
                 if scan { claimScan.withLock { $0 = true } }
                 throw error
             }
+            if plan.replacedForUpdate { Failpoint.hit("after-rolling-update-delete") }
             guard !plan.materialise.isEmpty || !plan.tearDown.isEmpty else { return }
             var ready: [Key] = []
             var failed: [Key: String] = [:]
@@ -188,8 +191,9 @@ public final class WorkloadController: Service, Sendable {
         // with no StatefulSet and no pod, only a claim scan can have work (a deleted claim's finalizer)
         if sets.isEmpty, pods.isEmpty, !claimScan { return plan }
         try collectGarbage(tx, sets: sets, pods: &pods, claims: claimScan)
+        let revisions = sets.isEmpty ? [] : try tx.list(ControllerRevision.self, namespace: nil)
         for set in sets where !set.metadata.isDeleting {
-            try reconcile(tx, set: set, pods: &pods)
+            if try reconcile(tx, set: set, pods: &pods, revisions: revisions) { plan.replacedForUpdate = true }
         }
         let nodes = try tx.list(Node.self)
         // bytes promised this pass to volumes not provisioned yet, per node, so that pods placed in one
@@ -227,7 +231,9 @@ public final class WorkloadController: Service, Sendable {
 
     /// Claims and pods for one StatefulSet, in Kubernetes' order: claims before their pod, ascending
     /// ordinals (one at a time unless Parallel), condemned pods from the highest ordinal down.
-    func reconcile(_ tx: any CatalogTransaction, set: StatefulSet, pods: inout [Pod]) throws {
+    /// Returns whether a rolling update deleted a pod.
+    @discardableResult
+    func reconcile(_ tx: any CatalogTransaction, set: StatefulSet, pods: inout [Pod], revisions existing: [ControllerRevision] = []) throws -> Bool {
         // adoption, as Kubernetes' ControllerRefManager does it: a pod with no controller whose
         // name is one of this set's ordinals and whose labels match its selector (left behind by a
         // delete with propagationPolicy Orphan, say) becomes this set's again
@@ -239,6 +245,14 @@ public final class WorkloadController: Service, Sendable {
                 pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [ownerRef(set, block: true)]
                 pods[i] = try tx.update(pod)
             }
+        }
+        let revisions = try self.revisions(tx, set: set, existing: existing)
+        for i in pods.indices where pods[i].namespace == set.namespace && pods[i].metadata.labels?[Self.revisionLabel] == nil
+            && pods[i].metadata.ownerReferences?.contains(where: { $0.uid == set.uid }) == true {
+            // a pod made before berth kept revisions runs the current one
+            var pod = pods[i]
+            pod.metadata.labels = (pod.metadata.labels ?? [:]).merging([Self.revisionLabel: revisions.current.name]) { $1 }
+            pods[i] = try tx.update(pod)
         }
         let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true }
         var byOrdinal: [Int: Pod] = [:]
@@ -279,8 +293,10 @@ public final class WorkloadController: Service, Sendable {
                 if !set.isParallel { blocked = true }
                 continue
             }
-            let pod = try tx.create(makePod(set, ordinal: ordinal))
+            let pod = try tx.create(makePod(set, ordinal: ordinal, revision: Self.revisionForNewPod(set, ordinal: ordinal, revisions),
+                                            isUpdate: Self.revisionForNewPod(set, ordinal: ordinal, revisions).name == revisions.update.name))
             pods.append(pod)
+            byOrdinal[ordinal] = pod
             try tx.recordEvent(about: set.reference, type: "Normal", reason: "SuccessfulCreate",
                                message: "create Pod \(pod.name) in StatefulSet \(set.name) successful", host: topology.hostName)
             if !set.isParallel { blocked = true }
@@ -297,19 +313,36 @@ public final class WorkloadController: Service, Sendable {
                                message: "delete Pod \(pod.name) in StatefulSet \(set.name) successful", host: topology.hostName)
             if !set.isParallel { break }
         }
-        try updateStatus(tx, set: set, pods: pods)
+        // the rolling update runs once the scaling is done; OrderedReady also waits for every pod
+        // in range to be Running and Ready (Kubernetes' monotonic mode)
+        var replaced = false
+        if set.updateStrategyType == "RollingUpdate", set.isParallel || (!blocked && condemned.isEmpty) {
+            replaced = try rollingUpdate(tx, set: set, pods: byOrdinal, revisions)
+        }
+        try truncateHistory(tx, set: set, pods: pods.filter { $0.namespace == set.namespace }, revisions)
+        try updateStatus(tx, set: set, pods: pods, revisions: revisions)
+        return replaced
     }
 
-    func updateStatus(_ tx: any CatalogTransaction, set: StatefulSet, pods: [Pod]) throws {
+    func updateStatus(_ tx: any CatalogTransaction, set: StatefulSet, pods: [Pod], revisions: Revisions) throws {
         guard var current = try tx.get(StatefulSet.self, namespace: set.namespace, name: set.name) else { return }
         let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true && !p.metadata.isDeleting }
         let live = (try tx.list(Pod.self, namespace: set.namespace)).filter { p in mine.contains { $0.name == p.name && $0.uid == p.uid } }
         var status = current.status ?? .init()
         status.replicas = live.count
         status.readyReplicas = live.filter(\.isReady).count
-        status.currentReplicas = live.count
-        status.updatedReplicas = live.count
         status.availableReplicas = live.filter(\.isReady).count
+        status.currentRevision = revisions.current.name
+        status.updateRevision = revisions.update.name
+        status.currentReplicas = live.filter { $0.metadata.labels?[Self.revisionLabel] == revisions.current.name }.count
+        status.updatedReplicas = live.filter { $0.metadata.labels?[Self.revisionLabel] == revisions.update.name }.count
+        status.collisionCount = revisions.collisionCount > 0 ? revisions.collisionCount : nil
+        // Kubernetes' completeRollingUpdate: once every pod runs the update revision and is ready,
+        // it becomes the current one (only for RollingUpdate, as in Kubernetes)
+        if set.updateStrategyType == "RollingUpdate", status.updatedReplicas == status.replicas, status.readyReplicas == status.replicas {
+            status.currentRevision = status.updateRevision
+            status.currentReplicas = status.updatedReplicas
+        }
         status.observedGeneration = current.metadata.generation
         if status != current.status {
             current.status = status
@@ -330,6 +363,15 @@ public final class WorkloadController: Service, Sendable {
         claim.applyDefaults()
         claim.status = .init(phase: "Pending")
         return claim
+    }
+
+    /// A pod for `ordinal` from `revision`'s template (the set's own when it is the update revision).
+    func makePod(_ set: StatefulSet, ordinal: Int, revision: ControllerRevision, isUpdate: Bool) -> Pod {
+        var versioned = set
+        if !isUpdate, let template = revision.template { versioned.spec.template = template }
+        var pod = makePod(versioned, ordinal: ordinal)
+        pod.metadata.labels?[Self.revisionLabel] = revision.name
+        return pod
     }
 
     func makePod(_ set: StatefulSet, ordinal: Int) -> Pod {
@@ -397,6 +439,9 @@ public final class WorkloadController: Service, Sendable {
             }
         }
         guard claims else { return }
+        for revision in try tx.list(ControllerRevision.self, namespace: nil) where orphaned(revision.metadata.ownerReferences) {
+            try tx.delete(ControllerRevision.self, namespace: revision.namespace, name: revision.name, uid: revision.uid)
+        }
         for claim in try tx.list(PersistentVolumeClaim.self) where !claim.metadata.isDeleting && orphaned(claim.metadata.ownerReferences) {
             // a claim owned by a pod goes only once that pod is gone for good
             try tx.delete(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name, uid: claim.uid)

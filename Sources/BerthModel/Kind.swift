@@ -39,7 +39,11 @@ public struct KindInfo: Sendable, Hashable {
     public static let pod = KindInfo(kind: "Pod", plural: "pods", singular: "pod", shortNames: ["po"], group: "",
                                      version: "v1", isNamespaced: true)
 
-    public static let all: [KindInfo] = [.storageClass, .persistentVolume, .persistentVolumeClaim, .node, .event, .statefulSet, .pod]
+    public static let controllerRevision = KindInfo(kind: "ControllerRevision", plural: "controllerrevisions", singular: "controllerrevision",
+                                                    shortNames: [], group: "apps", version: "v1", isNamespaced: true)
+
+    public static let all: [KindInfo] = [.storageClass, .persistentVolume, .persistentVolumeClaim, .node, .event, .statefulSet, .pod,
+                                         .controllerRevision]
 
     /// Resolves a name as kubectl accepts it: kind, plural, singular or short name, any case,
     /// optionally qualified with a group (`storageclasses.storage.k8s.io`).

@@ -78,6 +78,7 @@ public enum ObjectTypes {
         case "Node": Node.self
         case "StatefulSet": StatefulSet.self
         case "Pod": Pod.self
+        case "ControllerRevision": ControllerRevision.self
         default: Event.self
         }
     }

@@ -119,6 +119,16 @@ public enum ObjectTable {
                 }
                 rows.append(row)
             }
+        case "ControllerRevision":
+            header = ["NAME", "CONTROLLER", "REVISION", "AGE"]
+            for o in objects {
+                var controller = "<none>"
+                if case .array(let refs)? = o["metadata"]?["ownerReferences"], let ref = refs.first(where: { $0["controller"]?.scalarText == "true" }) {
+                    let group = str(ref["apiVersion"]).split(separator: "/").dropLast().first.map { ".\($0)" } ?? ""
+                    controller = "\(str(ref["kind"]).lowercased())\(group)/\(str(ref["name"]))"
+                }
+                rows.append([str(o["metadata"]?["name"]), controller, str(o["revision"]), age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)])
+            }
         default:
             header = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
             for o in objects {

@@ -72,6 +72,19 @@ public struct StatefulSet: KubeObject, Hashable {
     public var isParallel: Bool { spec.podManagementPolicy == "Parallel" }
     public var whenScaled: String { spec.persistentVolumeClaimRetentionPolicy?.whenScaled ?? "Retain" }
     public var whenDeleted: String { spec.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain" }
+    /// `RollingUpdate` (the default) or `OnDelete`.
+    public var updateStrategyType: String { spec.updateStrategy?["type"]?.stringValue ?? "RollingUpdate" }
+    /// Ordinals below the partition stay on the current revision during a rolling update.
+    public var partition: Int { Int(spec.updateStrategy?["rollingUpdate"]?["partition"]?.scalarText ?? "") ?? 0 }
+    /// `rollingUpdate.maxUnavailable` as a count of pods (a percentage of replicas, rounded down),
+    /// at least 1, as Kubernetes' getStatefulSetMaxUnavailable resolves it.
+    public var maxUnavailable: Int {
+        guard let value = spec.updateStrategy?["rollingUpdate"]?["maxUnavailable"] else { return 1 }
+        let text = value.scalarText ?? ""
+        let n: Int
+        if text.hasSuffix("%"), let percent = Int(text.dropLast()) { n = replicas * percent / 100 } else { n = Int(text) ?? 1 }
+        return max(n, 1)
+    }
 
     /// `<set>-<ordinal>`.
     public func podName(_ ordinal: Int) -> String { "\(name)-\(ordinal)" }
@@ -92,9 +105,14 @@ public struct StatefulSet: KubeObject, Hashable {
         var podSpec = spec.template.spec ?? PodSpec()
         podSpec.applyDefaults()
         spec.template.spec = podSpec
-        if spec.updateStrategy == nil {
-            spec.updateStrategy = .object(["type": .string("RollingUpdate"), "rollingUpdate": .object(["partition": .int(0)])])
+        var strategy = spec.updateStrategy?.objectValue ?? [:]
+        if strategy["type"] == nil { strategy["type"] = .string("RollingUpdate") }
+        if strategy["type"]?.stringValue == "RollingUpdate" {
+            var rolling = strategy["rollingUpdate"]?.objectValue ?? [:]
+            if rolling["partition"] == nil { rolling["partition"] = .int(0) }
+            strategy["rollingUpdate"] = .object(rolling)
         }
+        spec.updateStrategy = .object(strategy)
         var policy = spec.persistentVolumeClaimRetentionPolicy ?? RetentionPolicy()
         if policy.whenDeleted == nil { policy.whenDeleted = "Retain" }
         if policy.whenScaled == nil { policy.whenScaled = "Retain" }
@@ -122,6 +140,7 @@ public struct StatefulSet: KubeObject, Hashable {
             return e
         }
         e += selector.validate(field: "spec.selector")
+        e += validateUpdateStrategy()
         let labels = spec.template.metadata?.labels ?? [:]
         if !selector.matches(labels) {
             e.append(FieldError("spec.template.metadata.labels", "Invalid value: \(labels): `selector` does not match template `labels`"))
@@ -141,6 +160,37 @@ public struct StatefulSet: KubeObject, Hashable {
             // the claim names `<template>-<set>-<ordinal>` must stay valid names
             let longest = "\(n)-\(name)-\(startOrdinal + max(replicas, 1) - 1)"
             if longest.count > 253 { e.append(FieldError("\(f).metadata.name", "Invalid value: \"\(n)\": claim names would exceed 253 characters")) }
+        }
+        return e
+    }
+
+    func validateUpdateStrategy() -> [FieldError] {
+        guard let strategy = spec.updateStrategy else { return [] }
+        var e: [FieldError] = []
+        let f = "spec.updateStrategy"
+        let type = strategy["type"]?.stringValue ?? "RollingUpdate"
+        guard type == "RollingUpdate" || type == "OnDelete" else {
+            return [FieldError("\(f).type", "Unsupported value: \"\(type)\": supported values: \"OnDelete\", \"RollingUpdate\"")]
+        }
+        guard let rolling = strategy["rollingUpdate"], rolling != .null else { return [] }
+        if type == "OnDelete" {
+            return [FieldError("\(f).rollingUpdate", "Invalid value: only allowed for updateStrategy 'RollingUpdate'")]
+        }
+        if let p = rolling["partition"], p != .null {
+            if case .int(let n) = p, n >= 0 {} else {
+                e.append(FieldError("\(f).rollingUpdate.partition", "Invalid value: \(p.scalarText ?? "\(p)"): must be greater than or equal to 0"))
+            }
+        }
+        if let m = rolling["maxUnavailable"], m != .null {
+            switch m {
+            case .int(let n) where n >= 1: break
+            case .string(let t) where t.hasSuffix("%"):
+                if let n = Int(t.dropLast()), n > 0, n <= 100 {} else {
+                    e.append(FieldError("\(f).rollingUpdate.maxUnavailable", "Invalid value: \"\(t)\": must be a percentage between 1% and 100%"))
+                }
+            default:
+                e.append(FieldError("\(f).rollingUpdate.maxUnavailable", "Invalid value: \(m.scalarText ?? "\(m)"): must be greater than 0 (an integer or a percentage)"))
+            }
         }
         return e
     }

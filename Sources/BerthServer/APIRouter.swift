@@ -314,6 +314,7 @@ struct APIRouter: Sendable {
         }
         try orphan(Pod.self)
         try orphan(PersistentVolumeClaim.self)
+        try orphan(ControllerRevision.self)
     }
 
     /// Runs a write for the object `name`: an Invalid error names it, as Kubernetes' Status does

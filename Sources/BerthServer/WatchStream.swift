@@ -78,6 +78,9 @@ struct WatchStream: Sendable {
             // With a selector, an object that starts to match is ADDED and one that stops matching is
             // DELETED, as Kubernetes' watch cache reports them, so informers never keep stale objects.
             var visible = Set<String>()
+            var bornInStream = Set<String>()
+            // objects this stream has reported (or found out about) since it began
+            var settled = Set<String>()
             for item in known where try filter.matches(item.data) { visible.insert("\(item.namespace)/\(item.name)") }
             for item in initial where try filter.matches(item.data) {
                 visible.insert("\(item.namespace)/\(item.name)")
@@ -92,6 +95,7 @@ struct WatchStream: Sendable {
                 guard change.object.kind == kind else { continue }
                 if let namespace, change.object.namespace != namespace { continue }
                 let matches = try filter.matches(change.object.data)
+                if resumed, change.type == .added, !matches { bornInStream.insert("\(change.object.namespace)/\(change.object.name)") }
                 guard selective else {
                     if matches { try await writer.write(frame(change.type.rawValue, change.object.data)) }
                     continue
@@ -102,14 +106,21 @@ struct WatchStream: Sendable {
                     // `visible`; its final state says whether the client can have it
                     if visible.remove(key) != nil || (resumed && matches) { try await writer.write(frame("DELETED", change.object.data)) }
                 } else if matches {
-                    // an object a resumed watch has not met yet but that changed (not created) after
-                    // the client's version is one the client has: MODIFIED
+                    // an object a resumed watch has not met yet, changed (not created) after the
+                    // client's version, is taken to be one the client has: MODIFIED; one created
+                    // within the stream is new to the client: ADDED
                     let new = visible.insert(key).inserted
-                    let type = new && !(resumed && change.type == .modified) ? "ADDED" : "MODIFIED"
+                    let type = new && !(resumed && change.type == .modified && !bornInStream.contains(key) && !settled.contains(key)) ? "ADDED" : "MODIFIED"
+                    if change.type == .added { bornInStream.insert(key) }
                     try await writer.write(frame(type, change.object.data))
                 } else if visible.remove(key) != nil {
                     try await writer.write(frame("DELETED", change.object.data))
+                } else if resumed, !bornInStream.contains(key), !settled.contains(key) {
+                    // a resumed watch cannot know whether the client has this object (it may have
+                    // matched at the client's version): DELETED, which a client without it ignores
+                    try await writer.write(frame("DELETED", change.object.data))
                 }
+                settled.insert(key)
             }
             try await writer.finish(nil)
         }

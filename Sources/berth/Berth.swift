@@ -16,7 +16,7 @@ struct Berth: AsyncParsableCommand {
             """,
         version: BerthServerVersion.current,
         subcommands: [AgentCommand.self, ApplyCommand.self, CreateCommand.self, GetCommand.self, DescribeCommand.self,
-                      DeleteCommand.self, WaitCommand.self, ScaleCommand.self, CordonCommand.self, UncordonCommand.self,
+                      DeleteCommand.self, WaitCommand.self, ScaleCommand.self, RolloutCommand.self, CordonCommand.self, UncordonCommand.self,
                       NodeCommand.self, VolumeCommand.self, DoctorCommand.self])
 
     /// Runs a command body, turning any error into one line `error: …` and exit status 1.

@@ -43,6 +43,35 @@ struct DescribeCommand: AsyncParsableCommand {
 
 /// The text of `describe`, in kubectl's layout.
 enum Describer {
+    /// A pod template as kubectl prints it: labels, then each container with image, ports, env and mounts.
+    static func podTemplate(_ t: JSONValue?) -> String {
+        func s(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
+        var out = ["Pod Template:"]
+        let labels = (t?["metadata"]?["labels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\(s($0.value))" }
+        out.append("  Labels:  " + (labels.isEmpty ? "<none>" : labels.joined(separator: "\n           ")))
+        let annotations = (t?["metadata"]?["annotations"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \(s($0.value))" }
+        if !annotations.isEmpty { out.append("  Annotations:  " + annotations.joined(separator: "\n                ")) }
+        out.append("  Containers:")
+        if case .array(let containers)? = t?["spec"]?["containers"] {
+            for c in containers {
+                out.append("   \(s(c["name"])):")
+                out.append("    Image:      \(s(c["image"]).isEmpty ? "<none>" : s(c["image"]))")
+                if case .array(let ports)? = c["ports"] {
+                    for p in ports { out.append("    Port:       \(s(p["containerPort"]))/\(s(p["protocol"]).isEmpty ? "TCP" : s(p["protocol"]))") }
+                }
+                if case .array(let env)? = c["env"], !env.isEmpty {
+                    out.append("    Environment:")
+                    for e in env { out.append("      \(s(e["name"])):  \(s(e["value"]))") }
+                }
+                if case .array(let mounts)? = c["volumeMounts"], !mounts.isEmpty {
+                    out.append("    Mounts:")
+                    for m in mounts { out.append("      \(s(m["mountPath"])) from \(s(m["name"]))") }
+                }
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
     static func describe(info: KindInfo, object o: JSONValue, events: [JSONValue]) -> String {
         var lines: [(String, String)] = []
         func s(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
@@ -150,6 +179,9 @@ enum Describer {
             lines.append(("Replicas", "\(s(spec?["replicas"])) desired | \(s(status?["replicas"]).isEmpty ? "0" : s(status?["replicas"])) total"))
             lines.append(("Ordinals start", s(spec?["ordinals"]?["start"]).isEmpty ? "0" : s(spec?["ordinals"]?["start"])))
             lines.append(("Update Strategy", s(spec?["updateStrategy"]?["type"])))
+            if let partition = spec?["updateStrategy"]?["rollingUpdate"]?["partition"] { lines.append(("  Partition", s(partition))) }
+            if let current = status?["currentRevision"]?.stringValue { lines.append(("Current Revision", current)) }
+            if let update = status?["updateRevision"]?.stringValue { lines.append(("Update Revision", update)) }
             lines.append(("Pods Status", "\(s(status?["readyReplicas"]).isEmpty ? "0" : s(status?["readyReplicas"])) Ready"))
             lines.append(("Pod Management Policy", s(spec?["podManagementPolicy"])))
             let policy = spec?["persistentVolumeClaimRetentionPolicy"]
@@ -161,6 +193,7 @@ enum Describer {
                     claims += "\n  Capacity:      \(s(t["spec"]?["resources"]?["requests"]?["storage"]))"
                 }
             }
+            lines.append(("Pod Template", "\n" + Self.podTemplate(spec?["template"]).split(separator: "\n").dropFirst().joined(separator: "\n")))
             lines.append(("Volume Claims", claims.isEmpty ? "<none>" : claims))
         default:
             lines.append(("Labels", map(meta?["labels"])))

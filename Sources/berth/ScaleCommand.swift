@@ -17,15 +17,7 @@ struct ScaleCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Berth.guarded {
-            var kind = args.first ?? "", name = args.count > 1 ? args[1] : ""
-            if kind.contains("/") {
-                let parts = kind.split(separator: "/", maxSplits: 1).map(String.init)
-                kind = parts[0]
-                name = parts.count > 1 ? parts[1] : ""
-            }
-            guard KindInfo.resolve(kind) == .statefulSet, !name.isEmpty else {
-                throw BerthError.invalid("say what to scale: 'berth scale statefulset NAME --replicas N' (only StatefulSets scale)")
-            }
+            let name = try statefulSetName(args, usage: "berth scale statefulset NAME --replicas N (only StatefulSets scale)")
             guard replicas >= 0 else { throw BerthError.invalid("--replicas must be 0 or more, got \(replicas)") }
             let api = try client.client()
             let body = JSONValue.object(["spec": .object(["replicas": .int(Int64(replicas))])]).jsonData()

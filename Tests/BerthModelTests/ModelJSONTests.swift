@@ -159,6 +159,11 @@ import Testing
         try check(Self.event())
         try check(Self.pod())
         try check(try Self.statefulSet())
+        var revision = ControllerRevision(namespace: "default", name: "web-5d8f7c9b4", data: ["spec": ["template": ["$patch": "replace",
+                                          "metadata": ["labels": ["app": "web"]]]]], revision: 3)
+        revision.metadata.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "StatefulSet", name: "web", uid: "u", controller: true)]
+        try check(revision)
+        #expect(revision.template?.metadata?.labels == ["app": "web"])
         // the same without the escaped annotation, so that the byte-for-byte comparison runs
         var pv = try Self.volume()
         pv.metadata.annotations = ["a": "b"]

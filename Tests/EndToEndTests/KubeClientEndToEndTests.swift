@@ -133,6 +133,15 @@ struct KubeClientEndToEndTests {
         #expect(labels == "2 gold nginx", "\(labels)")
         _ = ok(try k(["wait", "--for=jsonpath={.status.readyReplicas}=2", "sts/web", "--timeout=30s"]), "wait sts")
 
+        // kubectl's rollout commands read the set's status and its ControllerRevisions
+        #expect(ok(try k(["rollout", "status", "sts", "web", "--timeout=60s"]), "rollout status").contains("partitioned roll out complete: 2 new pods have been updated"))
+        let history = ok(try k(["rollout", "history", "sts", "web"]), "rollout history")
+        #expect(history.contains("REVISION") && history.contains("\n1 ") && history.contains("\n2 "), "\(history)")
+        #expect(ok(try k(["rollout", "undo", "sts", "web"]), "rollout undo").contains("statefulset.apps/web rolled back"))
+        _ = ok(try k(["rollout", "status", "sts", "web", "--timeout=60s"]), "rollout status after undo")
+        #expect(ok(try k(["get", "sts", "web", "-o", "jsonpath={.spec.template.metadata.labels.tier}"]), "get after undo") == "")
+        #expect(ok(try k(["get", "controllerrevisions"]), "get controllerrevisions").contains("statefulset.apps/web"))
+
         // server-side apply: create, then a simple update
         let ssa = { (v: String) in Self.claim.replacingOccurrences(of: "name: data, labels: {app: db}", with: "name: ssa, labels: {v: \"\(v)\"}") }
         #expect(ok(try kubectl(port, ["apply", "--server-side", "-f", "-"], stdin: ssa("1")), "apply --server-side").contains("persistentvolumeclaim/ssa serverside-applied"))
@@ -147,7 +156,8 @@ struct KubeClientEndToEndTests {
         let podUID = ok(try k(["get", "pod", "web-0", "-o", "jsonpath={.metadata.uid}"]), "get pod uid")
         _ = ok(try k(["delete", "sts", "web", "--cascade=orphan"]), "delete --cascade=orphan")
         #expect(ok(try k(["get", "pods", "-o", "name"]), "get orphans") == "pod/web-0\npod/web-1\npod/web-2\n")
-        _ = ok(try kubectl(port, ["apply", "-f", "-"], stdin: Self.statefulSet(replicas: 3, tier: "gold")), "apply after orphaning")
+        // (the same template the pods run since the undo: nothing to roll)
+        _ = ok(try kubectl(port, ["apply", "-f", "-"], stdin: Self.statefulSet(replicas: 3)), "apply after orphaning")
         _ = ok(try k(["wait", "--for=jsonpath={.status.readyReplicas}=3", "sts/web", "--timeout=30s"]), "wait adopted")
         let setUID = ok(try k(["get", "sts", "web", "-o", "jsonpath={.metadata.uid}"]), "get sts uid")
         #expect(ok(try k(["get", "pod", "web-0", "-o", "jsonpath={.metadata.uid} {.metadata.ownerReferences[0].uid}"]), "get adopted")
