@@ -11,7 +11,7 @@ import Testing
     let dir = TemporaryDirectory(prefix: "berth-roll")
     var state: String { dir.sub("state") }
 
-    func set(image: String, replicas: Int = 4, strategy: String = "{type: RollingUpdate}") -> String {
+    func set(image: String, replicas: Int = 4, strategy: String = "{type: RollingUpdate}", historyLimit: Int = 10) -> String {
         """
         apiVersion: apps/v1
         kind: StatefulSet
@@ -19,6 +19,7 @@ import Testing
         spec:
           serviceName: web
           replicas: \(replicas)
+          revisionHistoryLimit: \(historyLimit)
           updateStrategy: \(strategy)
           selector: {matchLabels: {app: web}}
           template:
@@ -243,5 +244,24 @@ import Testing
         #expect(max(index("ADDED web-3"), index("ADDED web-2")) < min(index("DELETED web-1"), index("DELETED web-0")),
                 "more than two pods were down at once: \(events)")
         expectDataInPlace()
+    }
+
+    @Test func revisionHistoryLimitKeepsThatManyOldRevisions() async throws {
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        defer { Task { [agent] in await agent.stop() } }
+        for version in 1...4 {
+            _ = try cli("apply", "-f", "-", stdin: set(image: "db:\(version)", replicas: 2, historyLimit: 1), agent: agent)
+            _ = try cli("rollout", "status", "statefulset", "web", "--timeout", "60s", agent: agent)
+            #expect(try await eventually { try await allOn(agent, image: "db:\(version)", count: 2) })
+        }
+        // the current revision (4) and one more (3); 1 and 2 are gone
+        let numbers = try await agent.client.list(.controllerRevision, namespace: "default").items.compactMap { $0["revision"]?.scalarText }.sorted()
+        #expect(numbers == ["3", "4"])
+        let history = try cli("rollout", "history", "statefulset", "web", agent: agent).stdout
+        #expect(history.contains("\n3 ") && history.contains("\n4 ") && !history.contains("\n2 "), "\(history)")
+        // deleting the set takes its revisions with it (garbage collection by ownerReference)
+        _ = try cli("delete", "statefulset", "web", agent: agent)
+        #expect(try await eventually { try await agent.client.list(.controllerRevision, namespace: "default").items.isEmpty })
     }
 }
