@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth-bench", dependencies: ["BerthModel", "BerthClient", "BerthTestSupport"]),
-        .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient"], exclude: ["README.md"]),
+        .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient", "BerthLinux"], exclude: ["README.md"]),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"]),
         .testTarget(name: "BerthCatalogTests", dependencies: ["BerthCatalog", "BerthModel", "BerthTestSupport"]),
         .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthLinux", "BerthModel", "BerthTestSupport"]),

@@ -4,8 +4,8 @@ import Foundation
 
 /// A StatefulSet's revisions (ControllerRevisions) and its rolling update, as Kubernetes'
 /// StatefulSet controller keeps them: every distinct pod template is one revision named
-/// `<set>-<hash>`; pods carry the revision they were made from in the `controller-revision-hash`
-/// label; status.currentRevision is what the pods ran before the update, updateRevision what the
+/// `<set>-<hash>` (labelled `controller.kubernetes.io/hash`); pods carry the name of the revision
+/// they were made from in the `controller-revision-hash` label (a pod without it is outdated); status.currentRevision is what the pods ran before the update, updateRevision what the
 /// template says now.
 extension WorkloadController {
     static let revisionLabel = "controller-revision-hash"
@@ -25,18 +25,20 @@ extension WorkloadController {
         return .object(["spec": .object(["template": .object(template)])])
     }
 
-    /// Kubernetes' ComputeHash: FNV-1a (32 bits) of the revision's data and the collision count,
-    /// its decimal digits mapped onto the alphabet of rand.SafeEncodeString.
+    /// The hash function of Kubernetes' HashControllerRevision: 32-bit FNV-1 (Go's fnv.New32) over
+    /// the revision's data, then the collision count's decimal digits (always, "0" included), the
+    /// sum's decimal digits mapped onto the alphabet of rand.SafeEncodeString. The data is berth's
+    /// JSON of the template (keys sorted), so the value differs from a cluster's for the same template.
     static func revisionHash(_ data: JSONValue, collisionCount: Int) -> String {
         var hash: UInt32 = 2_166_136_261
         func add(_ bytes: some Sequence<UInt8>) {
             for b in bytes {
-                hash ^= UInt32(b)
                 hash = hash &* 16_777_619
+                hash ^= UInt32(b)
             }
         }
         add(data.jsonData())
-        if collisionCount > 0 { add(String(collisionCount).utf8) }
+        add(String(collisionCount).utf8)
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789".utf8)
         return String(decoding: String(hash).utf8.map { alphabet[Int($0) % alphabet.count] }, as: UTF8.self)
     }
@@ -83,7 +85,7 @@ extension WorkloadController {
                 }
                 var revision = ControllerRevision(namespace: set.namespace, name: name, data: data, revision: next)
                 var labels = set.spec.template.metadata?.labels ?? [:]
-                labels[Self.revisionLabel] = hash
+                labels["controller.kubernetes.io/hash"] = hash
                 revision.metadata.labels = labels
                 revision.metadata.annotations = set.metadata.annotations?.filter { $0.key != "kubectl.kubernetes.io/last-applied-configuration" }
                 if revision.metadata.annotations?.isEmpty == true { revision.metadata.annotations = nil }

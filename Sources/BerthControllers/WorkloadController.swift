@@ -129,9 +129,10 @@ public final class WorkloadController: Service, Sendable {
                 }
             }
             var removed: [Key] = []
+            let mounted = plan.tearDown.isEmpty ? [] : Set(Mount.table().map(\.target))
             for key in plan.tearDown {
                 do {
-                    try await Blocking.run { try self.tearDown(key) }
+                    try await Blocking.run { try self.tearDown(key, mounted: mounted) }
                     removed.append(key)
                 } catch {
                     logger.warning("cannot remove a pod's volume directory; retried at the next pass", metadata: ["pod": "\(key.namespace)/\(key.name)", "error": "\(error)"])
@@ -247,13 +248,6 @@ public final class WorkloadController: Service, Sendable {
             }
         }
         let revisions = try self.revisions(tx, set: set, existing: existing)
-        for i in pods.indices where pods[i].namespace == set.namespace && pods[i].metadata.labels?[Self.revisionLabel] == nil
-            && pods[i].metadata.ownerReferences?.contains(where: { $0.uid == set.uid }) == true {
-            // a pod made before berth kept revisions runs the current one
-            var pod = pods[i]
-            pod.metadata.labels = (pod.metadata.labels ?? [:]).merging([Self.revisionLabel: revisions.current.name]) { $1 }
-            pods[i] = try tx.update(pod)
-        }
         let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true }
         var byOrdinal: [Int: Pod] = [:]
         for p in mine { if let o = set.ordinal(ofPod: p.name) { byOrdinal[o] = p } }
@@ -326,12 +320,16 @@ public final class WorkloadController: Service, Sendable {
 
     func updateStatus(_ tx: any CatalogTransaction, set: StatefulSet, pods: [Pod], revisions: Revisions) throws {
         guard var current = try tx.get(StatefulSet.self, namespace: set.namespace, name: set.name) else { return }
-        let mine = pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true && !p.metadata.isDeleting }
-        let live = (try tx.list(Pod.self, namespace: set.namespace)).filter { p in mine.contains { $0.name == p.name && $0.uid == p.uid } }
+        // Kubernetes' computeReplicaStatus: replicas counts every pod of the set, terminating ones
+        // too (so a rollout is not complete while one is going); current and updated count only the
+        // pods that are not terminating
+        let uids = Set(pods.filter { p in p.namespace == set.namespace && p.metadata.ownerReferences?.contains { $0.uid == set.uid } == true }.map(\.uid))
+        let owned = (try tx.list(Pod.self, namespace: set.namespace)).filter { uids.contains($0.uid) }
+        let live = owned.filter { !$0.metadata.isDeleting }
         var status = current.status ?? .init()
-        status.replicas = live.count
-        status.readyReplicas = live.filter(\.isReady).count
-        status.availableReplicas = live.filter(\.isReady).count
+        status.replicas = owned.count
+        status.readyReplicas = owned.filter(\.isReady).count
+        status.availableReplicas = owned.filter(\.isReady).count
         status.currentRevision = revisions.current.name
         status.updateRevision = revisions.update.name
         status.currentReplicas = live.filter { $0.metadata.labels?[Self.revisionLabel] == revisions.current.name }.count
@@ -621,7 +619,9 @@ public final class WorkloadController: Service, Sendable {
     /// Removes a pod's volume entries and its directory: each bind mount comes off first, and nothing
     /// is ever removed recursively, so a mount that did not come off stops the removal instead of
     /// deleting the volume's data through it.
-    func tearDown(_ key: Key) throws {
+    /// `mounted` is the mount table's targets, read once per pass (a pod's mount made after it is
+    /// caught at the next pass: the shallow removal below fails on a mount point).
+    func tearDown(_ key: Key, mounted: Set<String>) throws {
         guard let pods = try? SafeDirectory(path: "\(stateDir)/pods"), pods.kind(of: key.namespace) == .directory else { return }
         let ns = try pods.openChild(key.namespace)
         guard ns.kind(of: key.name) == .directory else { return }
@@ -630,7 +630,7 @@ public final class WorkloadController: Service, Sendable {
             let vols = try dir.openChild("volumes")
             for name in try vols.entries() {
                 let path = linkPath(key, name)
-                if vols.kind(of: name) == .directory, Mount.isMountPoint(path) { try Mount.unmount(path) }
+                if vols.kind(of: name) == .directory, mounted.contains(path) { try Mount.unmount(path) }
                 try vols.removeShallow(name)
             }
             try dir.removeShallow("volumes")

@@ -227,6 +227,17 @@ public struct JSONReader {
         }
     }
 
+    /// For a value read whole as a tree: notes, when collecting, each key of the object at `path`
+    /// (relative to the value) that is not in `known`.
+    public mutating func noteUnknownKeys(of value: JSONValue?, known: Set<String>, at path: [String] = []) {
+        guard let trail, case .object(let o)? = path.isEmpty ? value : value?.value(atPath: path.joined(separator: ".")) else { return }
+        for key in o.keys.sorted() where !known.contains(key) {
+            var e = JSONReadError("")
+            e.path = trail + path + [key]
+            unknownFields.append(e.pathText)
+        }
+    }
+
     /// Skips the value of a key the decoder does not know, noting where it was when collecting.
     public mutating func unknown() throws {
         if let trail {

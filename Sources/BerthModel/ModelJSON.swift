@@ -743,8 +743,22 @@ extension Pod: JSONCodable {
 }
 
 extension PodSpec: JSONCodable {
+    /// Kubernetes' PodSpec fields (v1.33): the spec is kept whole, but a key outside these is a
+    /// typo that strict field validation reports. Container fields are not checked.
+    static let knownFields: Set<String> = [
+        "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "containers", "dnsConfig", "dnsPolicy",
+        "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC", "hostNetwork", "hostPID", "hostUsers",
+        "hostname", "hostnameOverride", "imagePullSecrets", "initContainers", "nodeName", "nodeSelector", "os", "overhead",
+        "preemptionPolicy", "priority", "priorityClassName", "readinessGates", "resourceClaims", "resources",
+        "restartPolicy", "runtimeClassName", "schedulerName", "schedulingGates", "securityContext", "serviceAccount",
+        "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain", "terminationGracePeriodSeconds",
+        "tolerations", "topologySpreadConstraints", "volumes",
+    ]
+
     public init(from r: inout JSONReader) throws {
-        guard case .object(let o) = try r.value() else { throw JSONReadError("expected an object") }
+        let value = try r.value()
+        guard case .object(let o) = value else { throw JSONReadError("expected an object") }
+        r.noteUnknownKeys(of: value, known: Self.knownFields)
         self.init(fields: o)
     }
 
@@ -830,7 +844,10 @@ extension StatefulSet.Spec: JSONCodable {
             case "template": template = try r.opt()
             case "volumeClaimTemplates": spec.volumeClaimTemplates = try r.optList()
             case "podManagementPolicy": spec.podManagementPolicy = try r.optString()
-            case "updateStrategy": spec.updateStrategy = try r.opt()
+            case "updateStrategy":
+                spec.updateStrategy = try r.opt()
+                r.noteUnknownKeys(of: spec.updateStrategy, known: ["type", "rollingUpdate"])
+                r.noteUnknownKeys(of: spec.updateStrategy, known: ["partition", "maxUnavailable"], at: ["rollingUpdate"])
             case "revisionHistoryLimit": spec.revisionHistoryLimit = try r.optInt()
             case "minReadySeconds": spec.minReadySeconds = try r.optInt()
             case "ordinals": spec.ordinals = try r.opt()

@@ -32,6 +32,9 @@ struct WatchStream: Sendable {
         var initialItems: [StoredObject] = []
         var alreadyVisible: [StoredObject] = []
         var start = revision ?? 0
+        // for a resumed selective watch: the catalog revision `alreadyVisible` was read at; changes
+        // up to it are a replay of what the client missed, whose state at its version is unknown
+        var replayEnd: Int64 = 0
         if revision == nil || revision == 0 || selective {
             let (items, rev) = try await catalog.read { tx in
                 (try tx.listStored(kind: kind, namespace: namespace), tx.revision)
@@ -40,8 +43,10 @@ struct WatchStream: Sendable {
                 initialItems = items
                 start = rev
             } else {
-                // a resumed selective watch: what matches now is what the client already has
+                // a resumed selective watch: what matches now and has not changed since the client's
+                // version, the client has
                 alreadyVisible = items
+                replayEnd = rev
             }
         }
         let changes = try await catalog.watch(after: start)
@@ -74,12 +79,12 @@ struct WatchStream: Sendable {
         let bookmark = initialEventsBookmark
         let known = alreadyVisible
         let resumed = !(revision == nil || revision == 0)
+        let replayUpTo = replayEnd
         let body = ResponseBody { writer in
             // With a selector, an object that starts to match is ADDED and one that stops matching is
             // DELETED, as Kubernetes' watch cache reports them, so informers never keep stale objects.
             var visible = Set<String>()
-            var bornInStream = Set<String>()
-            // objects this stream has reported (or found out about) since it began
+            // objects this stream has seen a change of: no longer guessed about
             var settled = Set<String>()
             for item in known where try filter.matches(item.data) { visible.insert("\(item.namespace)/\(item.name)") }
             for item in initial where try filter.matches(item.data) {
@@ -95,32 +100,26 @@ struct WatchStream: Sendable {
                 guard change.object.kind == kind else { continue }
                 if let namespace, change.object.namespace != namespace { continue }
                 let matches = try filter.matches(change.object.data)
-                if resumed, change.type == .added, !matches { bornInStream.insert("\(change.object.namespace)/\(change.object.name)") }
                 guard selective else {
                     if matches { try await writer.write(frame(change.type.rawValue, change.object.data)) }
                     continue
                 }
                 let key = "\(change.object.namespace)/\(change.object.name)"
+                // while replaying what a resumed client missed, whether it holds an object is a guess:
+                // one changed (not created) since its version is taken to be held if it matches now,
+                // and one that does not match is reported DELETED once (a client without it ignores
+                // that); after the replay, `visible` is exact
+                let guessing = resumed && change.revision <= replayUpTo && !settled.contains(key)
+                settled.insert(key)
                 if change.type == .deleted {
-                    // on a resumed watch, an object deleted before the stream began is not in
-                    // `visible`; its final state says whether the client can have it
-                    if visible.remove(key) != nil || (resumed && matches) { try await writer.write(frame("DELETED", change.object.data)) }
+                    if visible.remove(key) != nil || (guessing && matches) { try await writer.write(frame("DELETED", change.object.data)) }
                 } else if matches {
-                    // an object a resumed watch has not met yet, changed (not created) after the
-                    // client's version, is taken to be one the client has: MODIFIED; one created
-                    // within the stream is new to the client: ADDED
                     let new = visible.insert(key).inserted
-                    let type = new && !(resumed && change.type == .modified && !bornInStream.contains(key) && !settled.contains(key)) ? "ADDED" : "MODIFIED"
-                    if change.type == .added { bornInStream.insert(key) }
+                    let type = change.type == .added || (new && !guessing) ? "ADDED" : "MODIFIED"
                     try await writer.write(frame(type, change.object.data))
-                } else if visible.remove(key) != nil {
-                    try await writer.write(frame("DELETED", change.object.data))
-                } else if resumed, !bornInStream.contains(key), !settled.contains(key) {
-                    // a resumed watch cannot know whether the client has this object (it may have
-                    // matched at the client's version): DELETED, which a client without it ignores
+                } else if visible.remove(key) != nil || (guessing && change.type == .modified) {
                     try await writer.write(frame("DELETED", change.object.data))
                 }
-                settled.insert(key)
             }
             try await writer.finish(nil)
         }

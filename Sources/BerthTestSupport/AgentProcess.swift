@@ -1,6 +1,7 @@
 import BerthClient
 import BerthModel
 import Foundation
+import Synchronization
 
 /// The real `berth` binary: built by `swift build` before the tests (scripts/test does it).
 public enum BerthBinary {
@@ -44,6 +45,7 @@ public final class AgentProcess: @unchecked Sendable {
         p.standardError = logFile
         try p.run()
         process = p
+        Self.running.withLock { $0[p.processIdentifier] = stateDir }
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if !p.isRunning { throw BerthError.internalError("agent exited at start: \(log())") }
@@ -61,6 +63,25 @@ public final class AgentProcess: @unchecked Sendable {
         return await waitForExit()
     }
 
+    /// Agents started and not yet seen to exit: pid → state directory.
+    static let running = Mutex<[pid_t: String]>([:])
+
+    /// Kills (SIGKILL) every agent this process started whose state directory lies under `path`, and
+    /// waits until each is gone, so that nothing mounts there any more.
+    public static func killAll(under path: String) {
+        let victims = running.withLock { map in map.filter { $0.value == path || $0.value.hasPrefix(path + "/") }.map(\.key) }
+        for pid in victims {
+            Foundation.kill(pid, SIGKILL)
+            // gone, or a zombie waiting to be reaped: either way it runs no more
+            for _ in 0..<200 {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                if stat.isEmpty || stat.contains(") Z ") { break }
+                usleep(10_000)
+            }
+            running.withLock { _ = $0.removeValue(forKey: pid) }
+        }
+    }
+
     /// kill -9.
     public func kill() async {
         guard let p = process else { return }
@@ -75,6 +96,7 @@ public final class AgentProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while p.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        Self.running.withLock { _ = $0.removeValue(forKey: p.processIdentifier) }
         process = nil
         return p.terminationStatus
     }

@@ -1,3 +1,4 @@
+import BerthLinux
 import Foundation
 
 /// A directory under /tmp that is removed when the test is done with it.
@@ -19,16 +20,16 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// inside this test's own directory are touched.
     deinit { remove() }
 
-    /// Removes the directory now (also done when the object goes away).
+    /// Removes the directory now (also done when the object goes away): first every agent this
+    /// process started with its state under here is killed (one left running would mount pods' volumes
+    /// again), then what is mounted below is unmounted, deepest first, then the directory goes.
     public func remove() {
+        AgentProcess.killAll(under: path)
         let prefix = path + "/"
         // a target can be mounted more than once (stacked or propagated mounts): repeat until none is left
         for _ in 0..<8 {
-            let mounted = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
-                .split(separator: "\n").compactMap { line -> String? in
-                    let fields = line.split(separator: " ")
-                    return fields.count > 4 && fields[4].hasPrefix(prefix) ? String(fields[4]) : nil
-                }
+            // the whole mount table (Foundation reads only the first 4 KiB of a /proc file)
+            let mounted = Mount.table().map(\.target).filter { $0.hasPrefix(prefix) }
             if mounted.isEmpty { break }
             for target in mounted.sorted(by: { $0.count > $1.count }) { _ = umount2(target, 0) }
         }

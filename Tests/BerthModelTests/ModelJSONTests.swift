@@ -212,14 +212,18 @@ import Testing
         let body = #"""
         {"apiVersion":"apps/v1","kind":"StatefulSet","colour":"red",
          "metadata":{"name":"web","managedFields":[],"labelz":{}},
-         "spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"anything":1}},
+         "spec":{"selector":{"matchLabels":{"a":"b"}},
+                 "updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partiton":2}},
+                 "template":{"metadata":{"labels":{"a":"b"}},"spec":{"nodeSelecter":{},"containers":[{"name":"c","imagez":"x"}]}},
                  "volumeClaimTemplates":[{"metadata":{"name":"d"},"spec":{"resources":{"requests":{"storage":"1Gi"}}}},
                                          {"metadata":{"name":"e"},"spec":{"resourcez":{}}}]}}
         """#
         let (set, unknown) = try StatefulSet.decodeNotingUnknown(body: Data(body.utf8))
         #expect(set.name == "web")
-        // managedFields is Kubernetes' own and dropped quietly; the pod spec is kept whole, unchecked
-        #expect(unknown == ["colour", "metadata.labelz", "spec.volumeClaimTemplates[1].spec.resourcez"])
+        // managedFields is Kubernetes' own and dropped quietly; a pod spec's own keys are checked, its
+        // containers' are not
+        #expect(unknown == ["colour", "metadata.labelz", "spec.updateStrategy.rollingUpdate.partiton", "spec.template.spec.nodeSelecter",
+                            "spec.volumeClaimTemplates[1].spec.resourcez"])
         let (_, none) = try PersistentVolumeClaim.decodeNotingUnknown(body: JSON.encode(set.spec.volumeClaimTemplates![0]))
         #expect(none.isEmpty)
     }
