@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "BerthModel", dependencies: [
@@ -23,7 +25,11 @@ let package = Package(
         ], exclude: ["README.md"]),
         .target(name: "CLoop"),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
-        .target(name: "BerthLinux", dependencies: ["CLoop", "CBlkid"], exclude: ["README.md"]),
+        .target(name: "BerthLinux", dependencies: [
+            "CLoop", "CBlkid",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], exclude: ["README.md"]),
         .target(name: "BerthCatalog", dependencies: [
             "BerthModel",
             .product(name: "GRDB", package: "GRDB.swift"),

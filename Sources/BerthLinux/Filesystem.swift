@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// A tool (mkfs, resize2fs, …) that failed: what ran, its exit status and what it said.
 public struct ToolError: Error, Sendable, CustomStringConvertible {
@@ -24,10 +26,11 @@ public enum Filesystem {
     public static func make(_ type: String, on device: String, uuid: String) throws {
         switch type {
         case "ext4":
-            // the backing file is fresh and sparse, so it reads as zeros: nothing to zero again
-            try run(["mkfs.ext4", "-q", "-U", uuid, "-m", "0", "-E", "assume_storage_prezeroed=1", device])
+            // the backing file is fresh and sparse, so it reads as zeros: nothing to zero again, and
+            // nothing to discard (a discard of the whole device cost about 1.3 ms of an 8 ms mkfs here)
+            try run(["mkfs.ext4", "-q", "-U", uuid, "-m", "0", "-E", "assume_storage_prezeroed=1,nodiscard", device])
         case "xfs":
-            try run(["mkfs.xfs", "-q", "-m", "uuid=\(uuid)", device])
+            try run(["mkfs.xfs", "-q", "-K", "-m", "uuid=\(uuid)", device])
         default:
             throw ToolError(command: ["mkfs.\(type)"], status: -1, stderr: "berth formats only \(supported.joined(separator: " and "))")
         }
@@ -50,33 +53,49 @@ public enum Filesystem {
     /// Runs a tool to completion; a non-zero exit is a `ToolError` carrying its stderr.
     @discardableResult
     public static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        // straight to the tool, not through env(1): one exec less per mkfs
+        // swift-subprocess rather than Foundation's Process: spawning /bin/true took 1.5 ms through
+        // it and 5–52 ms through Process here, which was most of a loop volume's create time beside mkfs.
+        // Callers are threads of the blocking pool, so waiting here ties up no cooperative thread.
+        let executable: Executable
+        var arguments = Array(command.dropFirst())
         if let tool = command.first, let path = locate(tool) {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = Array(command.dropFirst())
+            // straight to the tool, not through env(1): one exec less per mkfs
+            executable = .path(FilePath(path))
         } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = command
+            executable = .path("/usr/bin/env")
+            arguments = command
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = (environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                let r = try await Subprocess.run(executable, arguments: Arguments(arguments), environment: .inherit.updating(["PATH": path]),
+                                                 input: .none, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+                outcome.set(.success((r.terminationStatus, r.standardOutput, r.standardError)))
+            } catch {
+                outcome.set(.failure(error))
+            }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.get() {
+        case .failure(let error):
             throw ToolError(command: command, status: -1, stderr: "cannot run: \(error)")
+        case .success(let (status, output, errors)):
+            switch status {
+            case .exited(0): return output
+            case .exited(let code): throw ToolError(command: command, status: code, stderr: errors)
+            case .signaled(let signal): throw ToolError(command: command, status: 128 + signal, stderr: errors + "(killed by signal \(signal))")
+            }
         }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ToolError(command: command, status: process.terminationStatus, stderr: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// What a tool run came to, handed from the task that ran it to the waiting thread.
+    final class Outcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Result<(TerminationStatus, String, String), any Error> = .failure(CancellationError())
+        func set(_ v: Result<(TerminationStatus, String, String), any Error>) { lock.withLock { value = v } }
+        func get() -> Result<(TerminationStatus, String, String), any Error> { lock.withLock { value } }
     }
 }
