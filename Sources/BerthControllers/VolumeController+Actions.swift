@@ -160,7 +160,7 @@ extension VolumeController {
     /// Writes each configured node's pools into its Node object: capacity and what is free.
     public func refreshNodes() async throws {
         let topology = self.topology
-        let host = HostInfo.current()
+        let host = self.host
         try await catalog.write { tx in
             for spec in topology.nodes {
                 var node = try tx.get(Node.self, name: spec.name) ?? Node(name: spec.name)

@@ -13,6 +13,8 @@ import Synchronization
 public final class VolumeController: Service, Sendable {
     let catalog: any Catalog
     let topology: Topology
+    /// The host's processors, memory and identity for the Node objects: read once, they do not change.
+    let host: HostInfo
     let provisioners: [String: any VolumeProvisioner]
     let logger: Logger
     let resyncInterval: Duration
@@ -29,6 +31,7 @@ public final class VolumeController: Service, Sendable {
         self.provisioners = Dictionary(uniqueKeysWithValues: provisioners.map { ($0.name, $0) })
         self.resyncInterval = resyncInterval
         self.logger = logger
+        self.host = HostInfo.current()
     }
 
     public func run() async throws {

@@ -288,7 +288,7 @@ public final class WorkloadController: Service, Sendable {
                 continue
             }
             let pod = try tx.create(makePod(set, ordinal: ordinal, revision: Self.revisionForNewPod(set, ordinal: ordinal, revisions),
-                                            isUpdate: Self.revisionForNewPod(set, ordinal: ordinal, revisions).name == revisions.update.name))
+                                            update: revisions.update))
             pods.append(pod)
             byOrdinal[ordinal] = pod
             try tx.recordEvent(about: set.reference, type: "Normal", reason: "SuccessfulCreate",
@@ -364,9 +364,9 @@ public final class WorkloadController: Service, Sendable {
     }
 
     /// A pod for `ordinal` from `revision`'s template (the set's own when it is the update revision).
-    func makePod(_ set: StatefulSet, ordinal: Int, revision: ControllerRevision, isUpdate: Bool) -> Pod {
+    func makePod(_ set: StatefulSet, ordinal: Int, revision: ControllerRevision, update: ControllerRevision) -> Pod {
         var versioned = set
-        if !isUpdate, let template = revision.template { versioned.spec.template = template }
+        if revision.name != update.name, let template = revision.template { versioned.spec.template = template }
         var pod = makePod(versioned, ordinal: ordinal)
         pod.metadata.labels?[Self.revisionLabel] = revision.name
         return pod
