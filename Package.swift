@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "berth-bench", dependencies: ["BerthModel", "BerthClient", "BerthTestSupport"]),
+        .executableTarget(name: "berth-bench", dependencies: ["BerthModel", "BerthCatalog", "BerthClient", "BerthTestSupport"]),
         .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient", "BerthLinux"], exclude: ["README.md"]),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"]),
         .testTarget(name: "BerthCatalogTests", dependencies: ["BerthCatalog", "BerthModel", "BerthTestSupport"]),

@@ -67,6 +67,13 @@ final class SQLiteTransaction: CatalogTransaction {
         return StoredObject(kind: kind, namespace: namespace, name: name, revision: row[0], data: row[1])
     }
 
+    func revision(kind: String, namespace: String, name: String) throws -> Int64? {
+        let key = ObjectCache.key(kind, namespace, name)
+        if let e = written[key] { return e.revision }
+        let st = try db.cachedStatement(sql: "SELECT revision FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
+        return try Int64.fetchOne(st, arguments: [kind, namespace, name])
+    }
+
     func listStored(kind: String, namespace: String?) throws -> [StoredObject] {
         let rows: [Row]
         if let namespace {

@@ -57,7 +57,7 @@ public final class WorkloadController: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await followChanges(of: self.catalog, logger: self.logger, controller: "workload controller",
-                                        restart: { self.claimScan.withLock { $0 = true }; self.signal.yield() },
+                                        restart: { _ in self.claimScan.withLock { $0 = true }; self.signal.yield() },
                                         change: { if Self.kinds.contains($0.object.kind) { self.note($0) } })
             }
             group.addTask {

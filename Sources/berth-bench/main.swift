@@ -1,3 +1,4 @@
+import BerthCatalog
 import BerthClient
 import BerthModel
 import BerthTestSupport
@@ -153,6 +154,32 @@ if let i = args.firstIndex(of: "--http"), i + 1 < args.count, let n = Int(args[i
     }
     print(String(format: "%d GET /healthz: %.3f s", n, seconds(ContinuousClock.now - t0)))
     await agent.stop()
+    dir.remove()
+    exit(0)
+}
+
+if let i = args.firstIndex(of: "--catalog"), i + 1 < args.count, let n = Int(args[i + 1]) {
+    // profiling aid: the catalog alone, in this process: n PVs created in one transaction, then
+    // updated (made Available) in transactions of 512, as the controller does
+    let dir = TemporaryDirectory(prefix: "berth-bench")
+    let catalog = try SQLiteCatalog(path: dir.sub("catalog.db"))
+    let pvs = try (0..<n).map { try PersistentVolume.decode(data: pvBody($0)) }
+    var t0 = ContinuousClock.now
+    try await catalog.write { tx in for pv in pvs { try tx.create(pv) } }
+    print(String(format: "create %d PVs in one transaction: %.3f s (%.1f µs each)", n, seconds(ContinuousClock.now - t0),
+                 seconds(ContinuousClock.now - t0) * 1e6 / Double(n)))
+    t0 = ContinuousClock.now
+    for names in stride(from: 0, to: n, by: 512).map({ Array($0..<min($0 + 512, n)).map { "pv-\($0)" } }) {
+        try await catalog.write { tx in
+            for name in names {
+                guard var pv = try tx.get(PersistentVolume.self, name: name) else { continue }
+                pv.setPhase("Available")
+                try tx.update(pv)
+            }
+        }
+    }
+    print(String(format: "update %d PVs, 512 per transaction: %.3f s (%.1f µs each)", n, seconds(ContinuousClock.now - t0),
+                 seconds(ContinuousClock.now - t0) * 1e6 / Double(n)))
     dir.remove()
     exit(0)
 }
