@@ -3,10 +3,10 @@ import BerthModel
 import Logging
 
 /// What both controllers do to follow the catalog: watch from the current revision, call `restart`
-/// with that revision whenever a watch begins (what happened before it is picked up by a full pass), `change` for each
-/// change, and watch again when the watch falls behind (410 Gone). When the catalog closes its
-/// watches (shutdown has begun) it waits to be cancelled: returning would count as a failure of the
-/// service.
+/// with that revision whenever a watch begins (what happened before it is picked up by a full
+/// pass), `change` for each change, and watch again when the watch falls behind (410 Gone). When
+/// the catalog closes its watches (shutdown has begun) it waits to be cancelled: returning would
+/// count as a failure of the service.
 func followChanges(of catalog: any Catalog, logger: Logger, controller: String,
                    restart: @Sendable (Int64) -> Void, change: @Sendable (Change) -> Void) async throws {
     while !Task.isCancelled {
