@@ -60,11 +60,17 @@ public protocol Catalog: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
     /// The revision of the newest committed write.
     var currentRevision: Int64 { get }
-    /// Changes after `revision`, then every change as it commits. Throws `gone` when `revision` was compacted.
-    func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error>
+    /// Changes after `revision`, then every change as it commits; only changes of `kinds` when
+    /// given. Throws `gone` when `revision` was compacted.
+    func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<Change, any Error>
 }
 
 extension Catalog {
+    /// Changes of every kind after `revision`, then as they commit.
+    public func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error> {
+        try await watch(after: revision, kinds: nil)
+    }
+
     /// A write without an origin.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
         try await write(origin: nil, body)
@@ -79,6 +85,8 @@ public protocol CatalogTransaction: AnyObject {
     /// One object, typed (implementations may serve it from a cache of committed objects).
     func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T?
     func listStored(kind: String, namespace: String?) throws -> [StoredObject]
+    /// The namespace and name of every object of a kind, without reading their bodies.
+    func keys(kind: String) throws -> [(namespace: String, name: String)]
     /// Every object of a kind (in a namespace, or all), typed.
     func list<T: KubeObject>(_ type: T.Type, namespace: String?) throws -> [T]
     /// The revision a list read at.

@@ -12,7 +12,7 @@ final class ObjectCache: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     let limit: Int
 
-    init(limit: Int = 16384) { self.limit = limit }
+    init(limit: Int = 8192) { self.limit = limit }
 
     /// Drops about half of the entries (in the dictionary's arbitrary order) to make room.
     private static func shrink(_ e: inout [String: Entry], keep: Int) {

@@ -124,30 +124,39 @@ public final class SQLiteCatalog: Catalog, Sendable {
         }
     }
 
-    public func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error> {
+    public func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<Change, any Error> {
         guard let (_, live) = feed.subscribe() else {
             throw BerthError(.unavailable, "the berth agent is shutting down; watch again once it is back")
         }
-        let (compacted, backlog) = try await pool.read { db -> (Int64, [Change]) in
+        // the backlog is read row by row, and a body is copied only for a change of a wanted kind;
+        // `covered`: the newest revision the backlog read, whether or not its change was wanted
+        let (compacted, backlog, covered) = try await pool.read { db -> (Int64, [Change], Int64) in
             let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted'") ?? 0
-            guard revision >= compacted else { return (compacted, []) }
-            let rows = try Row.fetchAll(db, sql: "SELECT revision, type, kind, namespace, name, body FROM changes WHERE revision > ? ORDER BY revision",
-                                        arguments: [revision])
-            return (compacted, rows.map(Self.change(from:)))
+            guard revision >= compacted else { return (compacted, [], revision) }
+            var changes: [Change] = []
+            var covered = revision
+            let rows = try Row.fetchCursor(db, sql: "SELECT revision, type, kind, namespace, name, body FROM changes WHERE revision > ? ORDER BY revision",
+                                           arguments: [revision])
+            while let row = try rows.next() {
+                covered = row["revision"]
+                if let kinds, !kinds.contains(row["kind"]) { continue }
+                changes.append(Self.change(from: row))
+            }
+            return (compacted, changes, covered)
         }
         if revision < compacted {
             throw BerthError(.gone, "too old resource version: \(revision) (\(compacted)); list again and watch from the list's resourceVersion")
         }
         let bound = max(backlog.count + 1, 65_536)
         return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(bound)) { continuation in
+            // the backlog goes into the stream's buffer now, so that the task below does not hold it
+            // for as long as the watch lasts
+            for change in backlog { continuation.yield(change) }
             let task = Task {
-                var last = revision
-                for change in backlog {
-                    continuation.yield(change)
-                    last = change.revision
-                }
+                var last = covered
                 for await batch in live {
                     for change in batch where change.revision > last {
+                        if let kinds, !kinds.contains(change.object.kind) { continue }
                         // a reader that fell this far behind is ended: it lists and watches again
                         if case .dropped = continuation.yield(change) {
                             continuation.finish(throwing: BerthError(.gone, "the watch fell too far behind; list again and watch from the list's resourceVersion"))

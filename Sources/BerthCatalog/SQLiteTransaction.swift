@@ -74,6 +74,11 @@ final class SQLiteTransaction: CatalogTransaction {
         return try Int64.fetchOne(st, arguments: [kind, namespace, name])
     }
 
+    func keys(kind: String) throws -> [(namespace: String, name: String)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM objects WHERE kind = ? ORDER BY namespace, name"), arguments: [kind])
+            .map { ($0[0], $0[1]) }
+    }
+
     func listStored(kind: String, namespace: String?) throws -> [StoredObject] {
         let rows: [Row]
         if let namespace {
@@ -211,10 +216,13 @@ final class SQLiteTransaction: CatalogTransaction {
     private func log<T: KubeObject>(_ type: Change.ChangeType, kind: String, namespace: String, name: String, data: Data, typed: T) throws {
         try db.cachedStatement(sql: "INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
+        // one boxed value serves the change and the cache entry: a 10,000-object transaction would
+        // otherwise hold two copies of every object until it commits
+        let boxed: any KubeObject = typed
         changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data),
-                              typed: typed))
+                              typed: boxed))
         let key = ObjectCache.key(kind, namespace, name)
-        remember(key, type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: typed))
+        remember(key, type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: boxed))
     }
 
     private func index<T: KubeObject>(_ object: T) throws {

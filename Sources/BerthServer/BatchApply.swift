@@ -78,6 +78,20 @@ struct BatchApply {
         var result: String
     }
 
+    /// The prepared items of one request, each handed out once: the transaction holds what it wrote,
+    /// so an item written is let go at once rather than at the end of a 10,000-object transaction.
+    /// Used only inside the one write that runs them, in order.
+    final class PreparedQueue: @unchecked Sendable {
+        private var items: [Prepared?]
+        init(_ items: [Prepared]) { self.items = items }
+        var count: Int { items.count }
+        func take(_ i: Int) throws -> Prepared {
+            guard let item = items[i] else { throw BerthError.internalError("apply item \(i + 1) was written twice") }
+            items[i] = nil
+            return item
+        }
+    }
+
     /// One prepared item: decoded, defaulted, validated, ready to write.
     struct Prepared: Sendable {
         var index: Int
@@ -88,7 +102,7 @@ struct BatchApply {
     }
 
     static func run(body: Data, catalog: any Catalog) async throws -> Data {
-        let request: Request
+        var request: Request
         do {
             request = try Request(body: body)
         } catch let e as BerthError {
@@ -123,10 +137,14 @@ struct BatchApply {
             }
             prepared.append(item)
         }
+        // the prepared writes hold the objects now; the decoded items need not live through the transaction
+        request.items = []
         let isCreate = mode == "create"
-        let ready = prepared
+        let ready = PreparedQueue(prepared)
+        prepared = []
         let outcomes = try await catalog.write { tx in
-            try ready.map { item in
+            try (0..<ready.count).map { i in
+                let item = try ready.take(i)
                 do {
                     let result = try item.write(tx, isCreate)
                     return Outcome(kind: item.info.kind, namespace: item.info.isNamespaced ? item.namespace : nil, name: item.name, result: result)

@@ -49,7 +49,7 @@ struct WatchStream: Sendable {
                 replayEnd = rev
             }
         }
-        let changes = try await catalog.watch(after: start)
+        let changes = try await catalog.watch(after: start, kinds: [kind])
         // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes
         let (events, continuation) = AsyncThrowingStream<Change, any Error>.makeStream(bufferingPolicy: .bufferingOldest(65_536))
         let forward = Task {

@@ -16,6 +16,14 @@ import Testing
         return c
     }
 
+    func volume(_ name: String) -> PersistentVolume {
+        var pv = PersistentVolume(name: name)
+        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
+        pv.spec.accessModes = ["ReadWriteOnce"]
+        pv.spec.hostPath = .init(path: "/tmp/x")
+        return pv
+    }
+
     @Test func createSetsIdentityAndRevision() async throws {
         let catalog = try SQLiteCatalog(path: path)
         let created = try await catalog.write { tx in try tx.create(self.claim("a")) }
@@ -111,6 +119,29 @@ import Testing
         #expect(seen == [3, 4, 5])
         for i in 5..<1100 { try await catalog.write { tx in try tx.create(self.claim("w\(i)")) } }
         await #expect { _ = try await catalog.watch(after: 2) } throws: { ($0 as? BerthError)?.code == .gone }
+    }
+
+    @Test func aWatchOfOneKindSkipsOthersWithoutLosingOrRepeatingItsOwn() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        // revisions 1-2 claims, 3-4 volumes: the backlog after 1 ends with changes of another kind
+        try await catalog.write { tx in
+            try tx.create(self.claim("k1"))
+            try tx.create(self.claim("k2"))
+            try tx.create(self.volume("v1"))
+            try tx.create(self.volume("v2"))
+        }
+        let stream = try await catalog.watch(after: 1, kinds: [PersistentVolumeClaim.info.kind])
+        try await catalog.write { tx in
+            try tx.create(self.volume("v3"))
+            try tx.create(self.claim("k3"))
+        }
+        var seen: [String] = []
+        for try await change in stream {
+            #expect(change.object.kind == PersistentVolumeClaim.info.kind)
+            seen.append(change.object.name)
+            if seen.count == 2 { break }
+        }
+        #expect(seen == ["k2", "k3"])
     }
 
     @Test func reopenKeepsObjectsAndRevision() async throws {
