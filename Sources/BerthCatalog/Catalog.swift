@@ -60,14 +60,15 @@ public protocol Catalog: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
     /// The revision of the newest committed write.
     var currentRevision: Int64 { get }
-    /// Changes after `revision`, then every change as it commits; only changes of `kinds` when
-    /// given. Throws `gone` when `revision` was compacted.
-    func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<Change, any Error>
+    /// Changes after `revision`, then every change as it commits, in batches (a commit's changes
+    /// together, in order); only changes of `kinds` when given. Throws `gone` when `revision` was
+    /// compacted. A batch is one array shared by every watcher, not a copy per change and watcher.
+    func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<[Change], any Error>
 }
 
 extension Catalog {
     /// Changes of every kind after `revision`, then as they commit.
-    public func watch(after revision: Int64) async throws -> AsyncThrowingStream<Change, any Error> {
+    public func watch(after revision: Int64) async throws -> AsyncThrowingStream<[Change], any Error> {
         try await watch(after: revision, kinds: nil)
     }
 

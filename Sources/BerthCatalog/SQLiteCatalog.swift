@@ -124,7 +124,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
         }
     }
 
-    public func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<Change, any Error> {
+    public func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<[Change], any Error> {
         guard let (_, live) = feed.subscribe() else {
             throw BerthError(.unavailable, "the berth agent is shutting down; watch again once it is back")
         }
@@ -147,22 +147,24 @@ public final class SQLiteCatalog: Catalog, Sendable {
         if revision < compacted {
             throw BerthError(.gone, "too old resource version: \(revision) (\(compacted)); list again and watch from the list's resourceVersion")
         }
-        let bound = max(backlog.count + 1, 65_536)
-        return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(bound)) { continuation in
+        return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(ChangeFeed.buffered + 1)) { continuation in
             // the backlog goes into the stream's buffer now, so that the task below does not hold it
             // for as long as the watch lasts
-            for change in backlog { continuation.yield(change) }
+            if !backlog.isEmpty { continuation.yield(backlog) }
             let task = Task {
                 var last = covered
                 for await batch in live {
-                    for change in batch where change.revision > last {
-                        if let kinds, !kinds.contains(change.object.kind) { continue }
-                        // a reader that fell this far behind is ended: it lists and watches again
-                        if case .dropped = continuation.yield(change) {
-                            continuation.finish(throwing: BerthError(.gone, "the watch fell too far behind; list again and watch from the list's resourceVersion"))
-                            return
-                        }
-                        last = change.revision
+                    guard let newest = batch.last?.revision, newest > last else { continue }
+                    // a batch the backlog did not cover and all of wanted kinds goes on as it is (shared)
+                    let fresh = batch[0].revision > last
+                    let wanted = fresh && (kinds.map { k in batch.allSatisfy { k.contains($0.object.kind) } } ?? true) ? batch
+                        : batch.filter { $0.revision > last && (kinds?.contains($0.object.kind) ?? true) }
+                    last = newest
+                    if wanted.isEmpty { continue }
+                    // a reader that fell this far behind is ended: it lists and watches again
+                    if case .dropped = continuation.yield(wanted) {
+                        continuation.finish(throwing: BerthError(.gone, "the watch fell too far behind; list again and watch from the list's resourceVersion"))
+                        return
                     }
                 }
                 continuation.finish()

@@ -10,7 +10,7 @@ import Logging
 func followChanges(of catalog: any Catalog, logger: Logger, controller: String,
                    restart: @Sendable (Int64) -> Void, change: @Sendable (Change) -> Void) async throws {
     while !Task.isCancelled {
-        let changes: AsyncThrowingStream<Change, any Error>
+        let changes: AsyncThrowingStream<[Change], any Error>
         let start = catalog.currentRevision
         do {
             changes = try await catalog.watch(after: start)
@@ -19,7 +19,9 @@ func followChanges(of catalog: any Catalog, logger: Logger, controller: String,
         }
         restart(start)
         do {
-            for try await c in changes { change(c) }
+            for try await batch in changes {
+                for c in batch { change(c) }
+            }
         } catch let e as BerthError where e.code == .gone {
             logger.warning("the \(controller)'s watch fell behind; watching again with a full pass")
         }
