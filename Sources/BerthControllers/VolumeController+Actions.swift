@@ -10,13 +10,13 @@ extension VolumeController {
     /// about 380 volumes/s, see docs/performance.md).
     static let parallelVolumeWork = 64
 
-    /// Runs disk work decided by a pass, many at a time, each followed by its own commit.
-    func execute(_ actions: [Action]) async {
-        let unique = Array(Set(actions))
-        guard !unique.isEmpty else { return }
+    /// Runs disk work decided by a pass as it arrives, many at a time, each followed by its own
+    /// commit; the same action twice in one pass runs once. Returns whether any ran.
+    func execute(_ actions: AsyncStream<Action>) async -> Bool {
+        var started = Set<Action>()
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for action in unique {
+            for await action in actions where started.insert(action).inserted {
                 if running >= Self.parallelVolumeWork {
                     await group.next()
                     running -= 1
@@ -36,6 +36,7 @@ extension VolumeController {
                 running += 1
             }
         }
+        return !started.isEmpty
     }
 
     func provisioner(for pv: PersistentVolume) -> any VolumeProvisioner {

@@ -113,56 +113,66 @@ public final class VolumeController: Service, Sendable {
         }
     }
 
-    /// One reconcile pass over everything marked dirty.
+    /// One reconcile pass over everything marked dirty. The disk work a chunk decides starts as soon
+    /// as that chunk has committed, while the next chunks are synced.
     public func pass() async {
         let batch = work.take()
+        let (actions, submit) = AsyncStream<Action>.makeStream()
+        async let executed = execute(actions)
         do {
-            var actions: [Action] = []
-            var volumeNames = Set(batch.volumes.keys)
-            var claimKeys = Set(batch.claims.keys)
-            if batch.all {
-                volumeNames = Set(try await catalog.read { try $0.volumeNames(phase: nil, state: nil) })
-                claimKeys = Set(try await catalog.read { tx in try tx.keys(kind: PersistentVolumeClaim.info.kind).map { Key($0.namespace, $0.name) } })
-            } else if batch.allClaims {
-                claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
-            }
-            var someBecameAvailable = false
-            for names in Array(volumeNames.sorted()).chunked(chunk) {
-                let retryFailed = batch.all
-                let (result, seen) = try await chunkWrite(names, describe: { "volume \($0)" }) { tx, name in
-                    try self.syncVolume(tx, name: name, retryFailed: retryFailed)
-                }
-                work.done(volumes: names, seenUpTo: seen)
-                for r in result {
-                    actions += r.actions
-                    claimKeys.formUnion(r.claims)
-                    someBecameAvailable = someBecameAvailable || r.becameAvailable
-                }
-            }
-            if someBecameAvailable {
-                // a volume that became Available may be what a pending claim waits for
-                claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
-            }
-            for keys in Array(claimKeys.sorted()).chunked(chunk) {
-                let (result, seen) = try await chunkWrite(keys, describe: { "claim \($0.namespace)/\($0.name)" }) { tx, key in
-                    var r = try self.syncClaim(tx, key: key)
-                    r.syncedRevision = try tx.revision(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name) ?? 0
-                    return r
-                }
-                work.noteSynced(claims: keys, revisions: result.map(\.syncedRevision))
-                // a mark from a change this chunk's transaction already saw is served
-                work.done(claims: keys, seenUpTo: seen)
-                for r in result {
-                    actions += r.actions
-                    if r.requeue { work.mark(claims: r.claims) }
-                }
-            }
-            await execute(actions)
-            if batch.all || !actions.isEmpty { try await refreshNodes() }
+            try await sync(batch, submit: submit)
+            submit.finish()
+            if await executed || batch.all { try await refreshNodes() }
         } catch {
+            submit.finish()
+            _ = await executed
             logger.error("volume controller pass failed; retrying at the next change or resync", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(200))
             work.markAll()
+        }
+    }
+
+    /// Syncs the marked volumes, then the marked claims, a chunk per transaction, and hands each
+    /// chunk's disk work to `submit` once the chunk has committed.
+    func sync(_ batch: WorkQueue.Batch, submit: AsyncStream<Action>.Continuation) async throws {
+        var volumeNames = Set(batch.volumes.keys)
+        var claimKeys = Set(batch.claims.keys)
+        if batch.all {
+            volumeNames = Set(try await catalog.read { try $0.volumeNames(phase: nil, state: nil) })
+            claimKeys = Set(try await catalog.read { tx in try tx.keys(kind: PersistentVolumeClaim.info.kind).map { Key($0.namespace, $0.name) } })
+        } else if batch.allClaims {
+            claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
+        }
+        var someBecameAvailable = false
+        for names in Array(volumeNames.sorted()).chunked(chunk) {
+            let retryFailed = batch.all
+            let (result, seen) = try await chunkWrite(names, describe: { "volume \($0)" }) { tx, name in
+                try self.syncVolume(tx, name: name, retryFailed: retryFailed)
+            }
+            work.done(volumes: names, seenUpTo: seen)
+            for r in result {
+                for a in r.actions { submit.yield(a) }
+                claimKeys.formUnion(r.claims)
+                someBecameAvailable = someBecameAvailable || r.becameAvailable
+            }
+        }
+        if someBecameAvailable {
+            // a volume that became Available may be what a pending claim waits for
+            claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })
+        }
+        for keys in Array(claimKeys.sorted()).chunked(chunk) {
+            let (result, seen) = try await chunkWrite(keys, describe: { "claim \($0.namespace)/\($0.name)" }) { tx, key in
+                var r = try self.syncClaim(tx, key: key)
+                r.syncedRevision = try tx.revision(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name) ?? 0
+                return r
+            }
+            work.noteSynced(claims: keys, revisions: result.map(\.syncedRevision))
+            // a mark from a change this chunk's transaction already saw is served
+            work.done(claims: keys, seenUpTo: seen)
+            for r in result {
+                for a in r.actions { submit.yield(a) }
+                if r.requeue { work.mark(claims: r.claims) }
+            }
         }
     }
 }
