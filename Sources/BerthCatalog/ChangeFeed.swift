@@ -23,6 +23,14 @@ final class ChangeFeed: Sendable {
         return accepted ? (id, stream) : nil
     }
 
+    var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+    /// Ends a subscription that will not be read (its watch failed before it began).
+    func unsubscribe(_ id: UUID) {
+        let continuation = subscribers.withLock { $0.removeValue(forKey: id) }
+        continuation?.finish()
+    }
+
     /// How many commits a watcher may fall behind before its watch is ended.
     static let buffered = 4096
 

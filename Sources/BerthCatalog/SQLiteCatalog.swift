@@ -125,9 +125,13 @@ public final class SQLiteCatalog: Catalog, Sendable {
     }
 
     public func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<[Change], any Error> {
-        guard let (_, live) = feed.subscribe() else {
+        guard let (id, live) = feed.subscribe() else {
             throw BerthError(.unavailable, "the berth agent is shutting down; watch again once it is back")
         }
+        // a watch that fails here must not leave its subscription holding commits (dropping `live`
+        // ends it too, through AsyncStream's own teardown; this does not depend on that)
+        var subscribed = false
+        defer { if !subscribed { feed.unsubscribe(id) } }
         // the backlog is read row by row, and a body is copied only for a change of a wanted kind;
         // `covered`: the newest revision the backlog read, whether or not its change was wanted
         let (compacted, backlog, covered) = try await pool.read { db -> (Int64, [Change], Int64) in
@@ -147,6 +151,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
         if revision < compacted {
             throw BerthError(.gone, "too old resource version: \(revision) (\(compacted)); list again and watch from the list's resourceVersion")
         }
+        subscribed = true
         return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(ChangeFeed.buffered + 1)) { continuation in
             // the backlog goes into the stream's buffer now, so that the task below does not hold it
             // for as long as the watch lasts
@@ -155,10 +160,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
                 var last = covered
                 for await batch in live {
                     guard let newest = batch.last?.revision, newest > last else { continue }
-                    // a batch the backlog did not cover and all of wanted kinds goes on as it is (shared)
-                    let fresh = batch[0].revision > last
-                    let wanted = fresh && (kinds.map { k in batch.allSatisfy { k.contains($0.object.kind) } } ?? true) ? batch
-                        : batch.filter { $0.revision > last && (kinds?.contains($0.object.kind) ?? true) }
+                    let wanted = Self.unseen(batch, after: last, kinds: kinds)
                     last = newest
                     if wanted.isEmpty { continue }
                     // a reader that fell this far behind is ended: it lists and watches again
@@ -171,6 +173,14 @@ public final class SQLiteCatalog: Catalog, Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// The part of a commit's batch a watcher still needs: changes after `last` (what the backlog
+    /// already covered) of the wanted kinds. A batch wholly new and unfiltered is passed on as it is,
+    /// one array shared by every watcher.
+    static func unseen(_ batch: [Change], after last: Int64, kinds: Set<String>?) -> [Change] {
+        if kinds == nil, let first = batch.first, first.revision > last { return batch }
+        return batch.filter { $0.revision > last && (kinds?.contains($0.object.kind) ?? true) }
     }
 
     static func change(from row: Row) -> Change {

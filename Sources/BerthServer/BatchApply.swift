@@ -80,7 +80,8 @@ struct BatchApply {
 
     /// The prepared items of one request, each handed out once: the transaction holds what it wrote,
     /// so an item written is let go at once rather than at the end of a 10,000-object transaction.
-    /// Used only inside the one write that runs them, in order.
+    /// Used only inside the one write that runs them, in order; the catalog runs a write's body once
+    /// (GroupCommitWriter never retries it), so an item can never be asked for twice.
     final class PreparedQueue: @unchecked Sendable {
         private var items: [Prepared?]
         init(_ items: [Prepared]) { self.items = items }

@@ -50,14 +50,14 @@ struct WatchStream: Sendable {
             }
         }
         let changes = try await catalog.watch(after: start, kinds: [kind])
-        // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes
-        // one change at a time here, so that a client that stopped reading is cut off after a number
-        // of changes (not of commits) rather than buffered without bound
+        // the watch ends after `timeout` (as Kubernetes' timeoutSeconds), or when the catalog closes.
+        // Changes are queued one at a time here, so that a client that stopped reading is cut off
+        // after a number of changes (not of commits) rather than buffered without bound.
         let (events, continuation) = AsyncThrowingStream<Change, any Error>.makeStream(bufferingPolicy: .bufferingOldest(65_536))
         let forward = Task {
             do {
                 forwarding: for try await batch in changes {
-                    for change in batch where change.object.kind == kind {
+                    for change in batch {
                         if case .dropped = continuation.yield(change) { break forwarding }
                     }
                 }

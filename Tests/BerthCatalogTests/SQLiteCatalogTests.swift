@@ -118,7 +118,27 @@ import Testing
         }
         #expect(seen == [3, 4, 5])
         for i in 5..<1100 { try await catalog.write { tx in try tx.create(self.claim("w\(i)")) } }
+        let subscribers = catalog.feed.subscriberCount
         await #expect { _ = try await catalog.watch(after: 2) } throws: { ($0 as? BerthError)?.code == .gone }
+        // the refused watch leaves no subscription behind to hold later commits
+        #expect(catalog.feed.subscriberCount == subscribers)
+    }
+
+    @Test func aLiveBatchKeepsOnlyWhatTheBacklogDidNotCoverAndTheWatchWants() {
+        func change(_ revision: Int64, _ kind: String) -> Change {
+            Change(type: .added, object: StoredObject(kind: kind, namespace: "", name: "o\(revision)", revision: revision, data: Data()))
+        }
+        let claim = PersistentVolumeClaim.info.kind, volume = PersistentVolume.info.kind
+        let batch = [change(5, claim), change(6, volume), change(7, claim)]
+        // wholly new, every kind: the same array
+        #expect(SQLiteCatalog.unseen(batch, after: 4, kinds: nil).map(\.revision) == [5, 6, 7])
+        // partly covered by the backlog: only what came after it
+        #expect(SQLiteCatalog.unseen(batch, after: 5, kinds: nil).map(\.revision) == [6, 7])
+        // wholly covered: nothing, so nothing is repeated
+        #expect(SQLiteCatalog.unseen(batch, after: 7, kinds: nil).isEmpty)
+        // one kind, partly covered
+        #expect(SQLiteCatalog.unseen(batch, after: 5, kinds: [claim]).map(\.revision) == [7])
+        #expect(SQLiteCatalog.unseen(batch, after: 4, kinds: [volume]).map(\.revision) == [6])
     }
 
     @Test func aWatchOfOneKindSkipsOthersWithoutLosingOrRepeatingItsOwn() async throws {
