@@ -149,7 +149,7 @@ public final class VolumeController: Service, Sendable {
             let (result, seen) = try await chunkWrite(names, describe: { "volume \($0)" }) { tx, name in
                 try self.syncVolume(tx, name: name, retryFailed: retryFailed)
             }
-            work.done(volumes: names, seenUpTo: seen)
+            work.done(volumes: zip(names, result).filter { !$0.1.failed }.map(\.0), seenUpTo: seen)
             for r in result {
                 for a in r.actions { submit.yield(a) }
                 claimKeys.formUnion(r.claims)
@@ -168,7 +168,7 @@ public final class VolumeController: Service, Sendable {
             }
             work.noteSynced(claims: keys, revisions: result.map(\.syncedRevision))
             // a mark from a change this chunk's transaction already saw is served
-            work.done(claims: keys, seenUpTo: seen)
+            work.done(claims: zip(keys, result).filter { !$0.1.failed }.map(\.0), seenUpTo: seen)
             for r in result {
                 for a in r.actions { submit.yield(a) }
                 if r.requeue { work.mark(claims: r.claims) }
@@ -199,7 +199,7 @@ extension VolumeController {
                     } catch {
                         self.logger.warning("sync failed; retrying at the next resync",
                                             metadata: ["object": "\(describe(item))", "error": "\(error)"])
-                        return SyncResult()
+                        return SyncResult(failed: true)
                     }
                 }, seen)
             }
@@ -232,6 +232,8 @@ struct SyncResult: Sendable {
     var claims: [Key] = []
     var requeue = false
     var becameAvailable = false
+    /// The sync was refused (see `chunkWrite`): a mark that came meanwhile still brings another pass.
+    var failed = false
 }
 
 /// The set of objects waiting for a pass, and a signal that wakes the pass loop.
