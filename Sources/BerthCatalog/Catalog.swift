@@ -81,8 +81,6 @@ extension Catalog {
 /// The operations available inside a catalog transaction.
 public protocol CatalogTransaction: AnyObject {
     func getStored(kind: String, namespace: String, name: String) throws -> StoredObject?
-    /// An object's stored revision (nil when it does not exist), without reading its body.
-    func revision(kind: String, namespace: String, name: String) throws -> Int64?
     /// One object, typed (implementations may serve it from a cache of committed objects).
     func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T?
     func listStored(kind: String, namespace: String?) throws -> [StoredObject]

@@ -67,13 +67,6 @@ final class SQLiteTransaction: CatalogTransaction {
         return StoredObject(kind: kind, namespace: namespace, name: name, revision: row[0], data: row[1])
     }
 
-    func revision(kind: String, namespace: String, name: String) throws -> Int64? {
-        let key = ObjectCache.key(kind, namespace, name)
-        if let e = written[key] { return e.revision }
-        let st = try db.cachedStatement(sql: "SELECT revision FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
-        return try Int64.fetchOne(st, arguments: [kind, namespace, name])
-    }
-
     func keys(kind: String) throws -> [(namespace: String, name: String)] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT namespace, name FROM objects WHERE kind = ? ORDER BY namespace, name"), arguments: [kind])
             .map { ($0[0], $0[1]) }

@@ -162,11 +162,8 @@ public final class VolumeController: Service, Sendable {
         }
         for keys in Array(claimKeys.sorted()).chunked(chunk) {
             let (result, seen) = try await chunkWrite(keys, describe: { "claim \($0.namespace)/\($0.name)" }) { tx, key in
-                var r = try self.syncClaim(tx, key: key)
-                r.syncedRevision = try tx.revision(kind: PersistentVolumeClaim.info.kind, namespace: key.namespace, name: key.name) ?? 0
-                return r
+                try self.syncClaim(tx, key: key)
             }
-            work.noteSynced(claims: keys, revisions: result.map(\.syncedRevision))
             // a mark from a change this chunk's transaction already saw is served
             work.done(claims: zip(keys, result).filter { !$0.1.failed }.map(\.0), seenUpTo: seen)
             for r in result {
@@ -226,8 +223,6 @@ enum Action: Sendable, Hashable {
 }
 
 struct SyncResult: Sendable {
-    /// For claims: the revision the claim had when its sync finished.
-    var syncedRevision: Int64 = 0
     var actions: [Action] = []
     var claims: [Key] = []
     var requeue = false
@@ -238,15 +233,11 @@ struct SyncResult: Sendable {
 
 /// The set of objects waiting for a pass, and a signal that wakes the pass loop.
 final class WorkQueue: Sendable {
-    /// The revision at which each claim was last synced (cleared at every full resync).
+    /// For each claim, the revision its last sync's transaction began at: every change up to it
+    /// was visible to that sync (cleared at every full resync).
     private let synced = Mutex<[Key: Int64]>([:])
 
-    func noteSynced(claims: [Key], revisions: [Int64]) {
-        synced.withLock { s in
-            for (k, r) in zip(claims, revisions) where r > 0 { s[k] = r }
-        }
-    }
-
+    /// Whether a change of a claim at `revision` was already visible to the claim's last sync.
     func isSynced(claim: Key, revision: Int64) -> Bool {
         synced.withLock { ($0[claim] ?? 0) >= revision }
     }
@@ -291,8 +282,12 @@ final class WorkQueue: Sendable {
     }
 
     /// Drops the marks a pass has served: those from changes at or below `revision`, which the
-    /// transaction that synced the objects could already see.
+    /// transaction that synced the objects could already see; for claims, also remembers that, so
+    /// that such a change noted later is not marked again.
     func done(claims: [Key], seenUpTo revision: Int64) {
+        synced.withLock { s in
+            for k in claims { s[k] = max(s[k] ?? 0, revision) }
+        }
         state.withLock { s in
             for k in claims where (s.claims[k] ?? .max) <= revision { s.claims[k] = nil }
         }

@@ -100,7 +100,7 @@ struct WatchStream: Sendable {
                 try await writer.write(Self.frame("BOOKMARK", mark.jsonData()))
             }
             for try await change in events {
-                guard change.object.kind == kind else { continue }
+                // the catalog hands over only changes of this kind
                 if let namespace, change.object.namespace != namespace { continue }
                 let matches = try filter.matches(change.object.data)
                 guard selective else {

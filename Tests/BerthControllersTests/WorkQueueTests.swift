@@ -18,6 +18,17 @@ import Testing
         #expect(next.claims == [b: 13])
     }
 
+    @Test func aChangeTheLastSyncSawIsNotMarkedAgainWhenNotedLate() {
+        let work = WorkQueue()
+        let a = Key("ns", "a")
+        work.done(claims: [a], seenUpTo: 12)
+        #expect(work.isSynced(claim: a, revision: 12))
+        #expect(!work.isSynced(claim: a, revision: 13))
+        // a full resync forgets it
+        work.markAll()
+        #expect(!work.isSynced(claim: a, revision: 12))
+    }
+
     @Test func aRequeuedClaimIsNeverDroppedAsServed() {
         let work = WorkQueue()
         let a = Key("ns", "a")
