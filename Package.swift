@@ -24,6 +24,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
         .target(name: "CLoop"),
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(name: "BerthLinux", dependencies: [
             "CLoop", "CBlkid",
@@ -31,7 +32,7 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ], exclude: ["README.md"]),
         .target(name: "BerthCatalog", dependencies: [
-            "BerthModel",
+            "BerthModel", "CSQLiteConfig",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["README.md"]),

@@ -108,8 +108,8 @@ public protocol CatalogTransaction: AnyObject {
                           limit: Int) throws -> [PersistentVolume]
     /// PVs whose claimRef names this claim.
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume]
-    /// PV names in a phase, or with a berth state annotation (provisioning, deleting).
-    func volumeNames(phase: String?, state: String?) throws -> [String]
+    /// The names of all PVs, sorted.
+    func volumeNames() throws -> [String]
     /// Runs `body` in a savepoint: when it throws, only its own writes are undone.
     func withSavepoint<T>(_ body: () throws -> T) throws -> T
     /// Bound claims whose spec.volumeName is `volume`, as (namespace, name).

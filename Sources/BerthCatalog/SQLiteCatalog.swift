@@ -1,4 +1,5 @@
 import BerthModel
+import CSQLiteConfig
 import Dispatch
 import Foundation
 import GRDB
@@ -20,6 +21,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
     public init(path: String, retainedChanges: Int64 = 100_000, logger: Logger = Logger(label: "berth.catalog")) throws {
         self.path = path
         self.retainedChanges = retainedChanges
+        _ = Self.tuneSQLite
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 4
@@ -54,6 +56,13 @@ public final class SQLiteCatalog: Catalog, Sendable {
         writer = GroupCommitWriter(pool: pool, feed: feed, cache: cache, revision: revision, retainedChanges: retainedChanges)
         logger.debug("catalog opened", metadata: ["path": "\(path)", "revision": "\(revision)"])
     }
+
+    /// Process-wide SQLite settings, made once before the first connection opens (later they would
+    /// be refused). Memory statistics are off: with them on, every SQLite allocation takes one global
+    /// mutex, on which the writer and the readers contended (measured in docs/performance.md).
+    static let tuneSQLite: Void = {
+        _ = berth_sqlite_disable_memstatus()
+    }()
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -103,6 +112,14 @@ public final class SQLiteCatalog: Catalog, Sendable {
                     PRIMARY KEY (namespace, name)) WITHOUT ROWID;
                 CREATE INDEX claim_unbound ON claim_index (bind_completed) WHERE bind_completed = 0;
                 CREATE UNIQUE INDEX claim_bound_volume ON claim_index (volume_name) WHERE phase = 'Bound' AND volume_name != '';
+                """)
+        }
+        m.registerMigration("v2-unused-volume-indexes") { db in
+            // nothing queries PVs by phase, state or pool; each index cost a B-tree write per PV change
+            try db.execute(sql: """
+                DROP INDEX volume_phase;
+                DROP INDEX volume_state;
+                DROP INDEX volume_pool;
                 """)
         }
         return m

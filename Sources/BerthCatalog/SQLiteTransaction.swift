@@ -161,7 +161,7 @@ final class SQLiteTransaction: CatalogTransaction {
         let data = obj.jsonData()
         try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
             .execute(arguments: [revision, data, T.info.kind, namespace, name])
-        try index(obj)
+        try index(obj, old: old)
         try log(.modified, kind: T.info.kind, namespace: namespace, name: name, data: data, typed: obj)
         return obj
     }
@@ -169,7 +169,8 @@ final class SQLiteTransaction: CatalogTransaction {
     func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, uid: String?) throws -> T? {
         try checkWritable()
         let ns = T.info.isNamespaced ? namespace : ""
-        guard var obj = try fetch(T.self, namespace: ns, name: name) else { return nil }
+        guard let stored = try fetch(T.self, namespace: ns, name: name) else { return nil }
+        var obj = stored
         if let uid, !uid.isEmpty, uid != obj.uid {
             throw BerthError.conflict("Precondition failed: UID in precondition: \(uid), UID in object meta: \(obj.uid)")
         }
@@ -181,7 +182,7 @@ final class SQLiteTransaction: CatalogTransaction {
             let data = obj.jsonData()
             try db.cachedStatement(sql: "UPDATE objects SET revision = ?, body = ? WHERE kind = ? AND namespace = ? AND name = ?")
                 .execute(arguments: [revision, data, T.info.kind, ns, name])
-            try index(obj)
+            try index(obj, old: stored)
             try log(.modified, kind: T.info.kind, namespace: ns, name: name, data: data, typed: obj)
             return obj
         }
@@ -218,11 +219,66 @@ final class SQLiteTransaction: CatalogTransaction {
         remember(key, type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: boxed))
     }
 
-    private func index<T: KubeObject>(_ object: T) throws {
-        if let pv = object as? PersistentVolume {
-            let state = pv.metadata.annotation(Keys.deleting) != nil ? "deleting"
-                : (pv.metadata.annotation(Keys.provisioning) != nil ? "provisioning" : "")
+    /// What `volume_index` holds for a PV.
+    struct VolumeRow: Equatable {
+        var storageClass: String, accessBits: Int, volumeMode: String, capacityBytes: Int64, created: String
+        var node: String, pool: String
+        /// What binding and reclaim change; the rest changes rarely.
+        var phase: String, claimNamespace: String?, claimName: String?, claimUID: String, state: String, deleting: Bool
+
+        init(_ pv: PersistentVolume) {
+            storageClass = pv.storageClass
+            accessBits = Int(pv.accessModeSet.bits)
+            volumeMode = pv.volumeMode
+            capacityBytes = pv.capacityBytes
+            created = pv.metadata.creationTimestamp ?? ""
+            node = pv.metadata.annotation(Keys.node) ?? ""
+            pool = pv.metadata.annotation(Keys.pool) ?? ""
+            phase = pv.phase
             let ref = pv.spec.claimRef
+            claimNamespace = ref?.namespace
+            claimName = ref?.name
+            claimUID = ref?.uid ?? ""
+            state = pv.metadata.annotation(Keys.deleting) != nil ? "deleting"
+                : (pv.metadata.annotation(Keys.provisioning) != nil ? "provisioning" : "")
+            deleting = pv.metadata.isDeleting
+        }
+
+        func sameStatic(_ other: VolumeRow) -> Bool {
+            storageClass == other.storageClass && accessBits == other.accessBits && volumeMode == other.volumeMode
+                && capacityBytes == other.capacityBytes && created == other.created && node == other.node && pool == other.pool
+        }
+    }
+
+    /// What `claim_index` holds for a claim.
+    struct ClaimRow: Equatable {
+        var uid: String, phase: String, volumeName: String, bindCompleted: Bool
+
+        init(_ claim: PersistentVolumeClaim) {
+            uid = claim.uid
+            phase = claim.phase
+            volumeName = claim.volumeName
+            bindCompleted = claim.isBindCompleted
+        }
+    }
+
+    /// Keeps the index tables in step with a written object. Given the object as stored before
+    /// (`old`), only what changed is written: an index row that did not change costs nothing, and
+    /// a binding change touches only the SQL indexes on binding columns.
+    private func index<T: KubeObject>(_ object: T, old: T? = nil) throws {
+        if let pv = object as? PersistentVolume {
+            let row = VolumeRow(pv)
+            if let before = (old as? PersistentVolume).map(VolumeRow.init) {
+                if before == row { return }
+                if before.sameStatic(row) {
+                    try db.cachedStatement(sql: """
+                        UPDATE volume_index SET phase = ?, claim_namespace = ?, claim_name = ?, claim_uid = ?, state = ?, deleting = ?
+                        WHERE name = ?
+                        """).execute(arguments: [row.phase, row.claimNamespace, row.claimName, row.claimUID, row.state,
+                                                 row.deleting ? 1 : 0, pv.name])
+                    return
+                }
+            }
             try db.cachedStatement(sql: """
                 INSERT INTO volume_index (name, class, phase, access_bits, volume_mode, capacity_bytes, created,
                     claim_namespace, claim_name, claim_uid, state, node, pool, deleting)
@@ -234,19 +290,27 @@ final class SQLiteTransaction: CatalogTransaction {
                     claim_uid = excluded.claim_uid, state = excluded.state, node = excluded.node,
                     pool = excluded.pool, deleting = excluded.deleting
                 """).execute(arguments: [
-                    pv.name, pv.storageClass, pv.phase, pv.accessModeSet.bits, pv.volumeMode, pv.capacityBytes,
-                    pv.metadata.creationTimestamp ?? "", ref?.namespace, ref?.name, ref?.uid ?? "",
-                    state, pv.metadata.annotation(Keys.node) ?? "", pv.metadata.annotation(Keys.pool) ?? "",
-                    pv.metadata.isDeleting ? 1 : 0,
+                    pv.name, row.storageClass, row.phase, row.accessBits, row.volumeMode, row.capacityBytes,
+                    row.created, row.claimNamespace, row.claimName, row.claimUID,
+                    row.state, row.node, row.pool, row.deleting ? 1 : 0,
                 ])
         } else if let claim = object as? PersistentVolumeClaim {
+            let row = ClaimRow(claim)
+            if let before = (old as? PersistentVolumeClaim).map(ClaimRow.init) {
+                if before == row { return }
+                if before.uid == row.uid {
+                    try db.cachedStatement(sql: "UPDATE claim_index SET phase = ?, volume_name = ?, bind_completed = ? WHERE namespace = ? AND name = ?")
+                        .execute(arguments: [row.phase, row.volumeName, row.bindCompleted ? 1 : 0, claim.namespace, claim.name])
+                    return
+                }
+            }
             try db.cachedStatement(sql: """
                 INSERT INTO claim_index (namespace, name, uid, phase, volume_name, bind_completed)
                 VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (namespace, name) DO UPDATE SET uid = excluded.uid, phase = excluded.phase,
                     volume_name = excluded.volume_name, bind_completed = excluded.bind_completed
-                """).execute(arguments: [claim.namespace, claim.name, claim.uid, claim.phase, claim.volumeName,
-                                         claim.isBindCompleted ? 1 : 0])
+                """).execute(arguments: [claim.namespace, claim.name, row.uid, row.phase, row.volumeName,
+                                         row.bindCompleted ? 1 : 0])
         }
     }
 
@@ -279,21 +343,18 @@ final class SQLiteTransaction: CatalogTransaction {
         let revision: Int64 = row[1]
         let key = ObjectCache.key(PersistentVolume.info.kind, "", row[2])
         if let e = written[key], e.revision == revision, let pv = e.object as? PersistentVolume { return pv }
-        if let e = cache.get(key), e.revision == revision, let pv = e.object as? PersistentVolume { return pv }
+        if let e = cache.get(key), e.revision == revision, let pv = e.object as? PersistentVolume {
+            if !readOnly { remember(key, e) }
+            return pv
+        }
         let pv = try PersistentVolume.decode(data: row[0])
         let entry = ObjectCache.Entry(revision: revision, object: pv)
         if readOnly { cache.put(key, entry) } else { remember(key, entry) }
         return pv
     }
 
-    func volumeNames(phase: String?, state: String?) throws -> [String] {
-        if let state {
-            return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index WHERE state = ? ORDER BY name"), arguments: [state])
-        }
-        if let phase {
-            return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index WHERE phase = ? ORDER BY name"), arguments: [phase])
-        }
-        return try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index ORDER BY name"))
+    func volumeNames() throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM volume_index ORDER BY name"))
     }
 
     func withSavepoint<T>(_ body: () throws -> T) throws -> T {

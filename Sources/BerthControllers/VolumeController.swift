@@ -138,7 +138,7 @@ public final class VolumeController: Service, Sendable {
         var volumeNames = Set(batch.volumes.keys)
         var claimKeys = Set(batch.claims.keys)
         if batch.all {
-            volumeNames = Set(try await catalog.read { try $0.volumeNames(phase: nil, state: nil) })
+            volumeNames = Set(try await catalog.read { try $0.volumeNames() })
             claimKeys = Set(try await catalog.read { tx in try tx.keys(kind: PersistentVolumeClaim.info.kind).map { Key($0.namespace, $0.name) } })
         } else if batch.allClaims {
             claimKeys.formUnion(try await catalog.read { try $0.unboundClaimKeys().map { Key($0.0, $0.1) } })

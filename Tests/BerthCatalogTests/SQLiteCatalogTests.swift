@@ -3,6 +3,7 @@ import BerthModel
 import BerthTestSupport
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 
 @Suite struct SQLiteCatalogTests {
@@ -192,6 +193,13 @@ import Testing
         #expect(journal == "wal")
     }
 
+    @Test func sqliteKeepsNoMemoryStatistics() async throws {
+        // with statistics on, every SQLite allocation takes one process-wide mutex
+        let catalog = try SQLiteCatalog(path: path)
+        try await catalog.write { tx in try tx.create(self.claim("a")) }
+        #expect(sqlite3_memory_used() == 0)
+    }
+
     @Test func schemaRefusesTwoBoundVolumesForOneClaim() async throws {
         let catalog = try SQLiteCatalog(path: path)
         @Sendable func boundPV(_ name: String) -> PersistentVolume {
@@ -250,5 +258,107 @@ import Testing
         #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 4 << 30)
         #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "fast") } == 5 << 30)
         #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "none") } == 0)
+    }
+}
+
+/// The index tables are written only with what changed; these check that they still hold exactly
+/// what the objects say after every kind of change.
+@Suite struct IndexTableTests {
+    let dir = TemporaryDirectory()
+
+    func volumeRow(_ catalog: SQLiteCatalog, _ name: String) async throws -> [String] {
+        try await catalog.pool.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT class, phase, access_bits, volume_mode, capacity_bytes, claim_namespace, claim_name, claim_uid,
+                    state, node, pool, deleting FROM volume_index WHERE name = ?
+                """, arguments: [name])
+            guard let row else { return [] }
+            return (0..<row.count).map { (row[$0] as DatabaseValue).description }
+        }
+    }
+
+    func expected(_ catalog: SQLiteCatalog, _ name: String) async throws -> [String] {
+        let pv = try await catalog.read { try $0.get(PersistentVolume.self, name: name)! }
+        let row = SQLiteTransaction.VolumeRow(pv)
+        func text(_ s: String?) -> String { s.map { "\"\($0)\"" } ?? "NULL" }
+        return [text(row.storageClass), text(row.phase), "\(row.accessBits)", text(row.volumeMode), "\(row.capacityBytes)",
+                text(row.claimNamespace), text(row.claimName), text(row.claimUID), text(row.state), text(row.node),
+                text(row.pool), row.deleting ? "1" : "0"]
+    }
+
+    @Test func theVolumeIndexFollowsEveryKindOfChange() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        var pv = PersistentVolume(name: "v")
+        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
+        pv.spec.accessModes = ["ReadWriteOnce"]
+        pv.spec.hostPath = .init(path: "/p/v")
+        pv.metadata.setAnnotation(Keys.node, "n")
+        pv.metadata.setAnnotation(Keys.pool, "default")
+        pv.metadata.finalizers = ["test/keep"]
+        try await catalog.write { [pv] tx in try tx.create(pv) }
+        #expect(try await volumeRow(catalog, "v") == expected(catalog, "v"))
+        let edits: [@Sendable (inout PersistentVolume) -> Void] = [
+            { $0.setPhase("Available") },                                       // binding columns only
+            { $0.metadata.labels = ["tier": "gold"] },                          // nothing indexed
+            { $0.spec.claimRef = ObjectReference(namespace: "ns", name: "c", uid: "u1"); $0.setPhase("Bound") },
+            { $0.spec.capacity = ["storage": Quantity(bytes: 3 << 30)] },      // a static column
+            { $0.metadata.setAnnotation(Keys.deleting, "true") },
+            { $0.spec.claimRef = nil; $0.setPhase("Released"); $0.spec.storageClassName = "fast" },
+        ]
+        for edit in edits {
+            try await catalog.write { tx in
+                var current = try tx.get(PersistentVolume.self, name: "v")!
+                edit(&current)
+                try tx.update(current)
+            }
+            #expect(try await volumeRow(catalog, "v") == expected(catalog, "v"))
+        }
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 3 << 30)
+        try await catalog.write { tx in _ = try tx.delete(PersistentVolume.self, namespace: "", name: "v", uid: nil) }
+        #expect(try await volumeRow(catalog, "v") == expected(catalog, "v"))
+        #expect(try await volumeRow(catalog, "v").last == "1")
+    }
+
+    @Test func theClaimIndexFollowsBindingAndUnbinding() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        var claim = PersistentVolumeClaim(namespace: "ns", name: "c")
+        claim.spec.accessModes = ["ReadWriteOnce"]
+        claim.spec.resources = .init(requests: ["storage": Quantity(bytes: 1 << 30)])
+        try await catalog.write { [claim] tx in try tx.create(claim) }
+        func row() async throws -> [String] {
+            try await catalog.pool.read { db in
+                let r = try Row.fetchOne(db, sql: "SELECT phase, volume_name, bind_completed FROM claim_index WHERE namespace = 'ns' AND name = 'c'")!
+                return [r[0], r[1], "\(r[2] as Int)"]
+            }
+        }
+        #expect(try await row() == ["Pending", "", "0"])
+        try await catalog.write { tx in
+            var c = try tx.get(PersistentVolumeClaim.self, namespace: "ns", name: "c")!
+            c.spec.volumeName = "v"
+            c.metadata.setAnnotation(Keys.bindCompleted, "yes")
+            c.status = .init(phase: "Bound")
+            try tx.update(c)
+        }
+        #expect(try await row() == ["Bound", "v", "1"])
+        try await catalog.write { tx in
+            var c = try tx.get(PersistentVolumeClaim.self, namespace: "ns", name: "c")!
+            c.metadata.labels = ["a": "b"]
+            try tx.update(c)
+        }
+        #expect(try await row() == ["Bound", "v", "1"])
+        try await catalog.write { tx in
+            var c = try tx.get(PersistentVolumeClaim.self, namespace: "ns", name: "c")!
+            c.status = .init(phase: "Lost")
+            try tx.update(c)
+        }
+        #expect(try await row() == ["Lost", "v", "1"])
+    }
+
+    @Test func unusedVolumeIndexesAreGone() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        let names = try await catalog.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'volume_index' AND sql IS NOT NULL ORDER BY name")
+        }
+        #expect(names == ["volume_bound_claim", "volume_claim", "volume_match"])
     }
 }
