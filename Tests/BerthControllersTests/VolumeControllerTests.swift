@@ -5,6 +5,7 @@ import BerthStorage
 import BerthTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The PV controller against a real SQLite catalog and real directories, one pass at a time.
@@ -363,5 +364,74 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         #expect(try await h.volume("x")?.spec.claimRef?.name == "owner")
         #expect(try await h.claim("intruder")?.phase == "Pending")
         #expect(try await h.claim("owner")?.phase == "Bound")
+    }
+}
+
+/// Forwards to a real catalog, but refuses (as a shutting-down catalog does) the `failing`-th write
+/// that changes more than `bigger` objects, after its body ran: that transaction rolls back whole.
+final class RefusingCatalog: Catalog, @unchecked Sendable {
+    let inner: SQLiteCatalog
+    let failing: Int
+    let bigger: Int64
+    private let seen = Mutex(0)
+
+    init(_ inner: SQLiteCatalog, failing: Int, bigger: Int64) {
+        self.inner = inner
+        self.failing = failing
+        self.bigger = bigger
+    }
+
+    func write<T: Sendable>(origin: String?, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        try await inner.write(origin: origin) { tx in
+            let start = tx.revision
+            let result = try body(tx)
+            if tx.revision - start > self.bigger, self.seen.withLock({ $0 += 1; return $0 }) == self.failing {
+                throw BerthError(.unavailable, "refused by the test")
+            }
+            return result
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
+        try await inner.read(body)
+    }
+
+    var currentRevision: Int64 { inner.currentRevision }
+
+    func watch(after revision: Int64, kinds: Set<String>?) async throws -> AsyncThrowingStream<[Change], any Error> {
+        try await inner.watch(after: revision, kinds: kinds)
+    }
+}
+
+@Suite struct InterruptedPassTests {
+    @Test func aChunkRefusedMidPassLeavesEarlierWorkFinishedAndTheRestToTheNextPass() async throws {
+        let h = try Harness(poolCapacity: "10Ti")
+        let claims = 1100   // three chunks of claims: 512, 512 and 76
+        var yaml = ProvisioningTests().classYAML
+        for i in 0..<claims { yaml += pvcYAML("c\(i)", "1Mi", cls: "local") }
+        try await h.apply(yaml)
+        let refusing = RefusingCatalog(h.catalog, failing: 2, bigger: 100)
+        let controller = VolumeController(catalog: refusing, topology: h.controller.topology, provisioners: [HostPathProvisioner()],
+                                          logger: Logger(label: "test"))
+        controller.work.markAll()
+        await controller.pass()   // returns: the refused chunk ends the pass, after the first chunk's disk work
+
+        let all = try await h.catalog.read { tx in try tx.list(PersistentVolumeClaim.self) }
+        let bound = all.filter { $0.phase == "Bound" }
+        #expect(bound.count == 512)
+        let volumes = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
+        #expect(volumes.count == 512)
+        #expect(volumes.allSatisfy { $0.phase == "Bound" })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: h.pool.path).filter { !$0.hasPrefix(".") }.count == 512)
+
+        // the failed pass asked for a full one, which finishes the rest, once each
+        await controller.pass()
+        let after = try await h.catalog.read { tx in try tx.list(PersistentVolumeClaim.self) }
+        #expect(after.allSatisfy { $0.phase == "Bound" })
+        let pvs = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
+        #expect(pvs.count == claims)
+        #expect(Set(pvs.map { $0.spec.claimRef?.uid ?? "" }).count == claims)
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: h.pool.path).filter { !$0.hasPrefix(".") }
+        #expect(Set(dirs) == Set(pvs.map(\.name)))
     }
 }
