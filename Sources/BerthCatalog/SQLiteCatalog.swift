@@ -122,6 +122,16 @@ public final class SQLiteCatalog: Catalog, Sendable {
                 DROP INDEX volume_pool;
                 """)
         }
+        m.registerMigration("v3-match-index-holds-available-volumes-only") { db in
+            // only Available volumes are candidates: with the phase in the index's condition rather than
+            // its key, a volume enters the index once (Pending to Available) and leaves once (bound),
+            // instead of being moved at each phase change
+            try db.execute(sql: """
+                DROP INDEX volume_match;
+                CREATE INDEX volume_match ON volume_index (class, access_bits, volume_mode, capacity_bytes, created, name)
+                    WHERE phase = 'Available' AND claim_name IS NULL AND deleting = 0;
+                """)
+        }
         return m
     }
 

@@ -54,13 +54,6 @@ final class SQLiteTransaction: CatalogTransaction {
         return (revision, object)
     }
 
-    /// Whether an object exists, without reading its body.
-    private func exists(kind: String, namespace: String, name: String) throws -> Bool {
-        if written[ObjectCache.key(kind, namespace, name)] != nil { return true }
-        let st = try db.cachedStatement(sql: "SELECT 1 FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
-        return try Row.fetchCursor(st, arguments: [kind, namespace, name]).next() != nil
-    }
-
     func getStored(kind: String, namespace: String, name: String) throws -> StoredObject? {
         let st = try db.cachedStatement(sql: "SELECT revision, body FROM objects WHERE kind = ? AND namespace = ? AND name = ?")
         guard let row = try Row.fetchOne(st, arguments: [kind, namespace, name]) else { return nil }
@@ -112,19 +105,22 @@ final class SQLiteTransaction: CatalogTransaction {
         var obj = object
         obj.setTypeMeta()
         let (namespace, name) = key(obj)
-        if try exists(kind: T.info.kind, namespace: namespace, name: name) {
-            throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists")
-        }
         revision += 1
         obj.metadata.namespace = namespace.isEmpty ? nil : namespace
-        obj.metadata.uid = UUID().uuidString.lowercased()
+        obj.metadata.uid = UUID().lowercaseString
         obj.metadata.creationTimestamp = Timestamp.now()
         obj.metadata.resourceVersion = String(revision)
         obj.metadata.deletionTimestamp = nil
         obj.metadata.generation = 1
         let data = obj.jsonData()
-        try db.cachedStatement(sql: "INSERT INTO objects (kind, namespace, name, uid, revision, body) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [T.info.kind, namespace, name, obj.metadata.uid, revision, data])
+        // the primary key says whether the object exists: no lookup before the insert
+        do {
+            try db.cachedStatement(sql: "INSERT INTO objects (kind, namespace, name, uid, revision, body) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [T.info.kind, namespace, name, obj.metadata.uid, revision, data])
+        } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            revision -= 1
+            throw BerthError.alreadyExists("\(T.info.plural) \"\(name)\" already exists")
+        }
         try index(obj)
         try log(.added, kind: T.info.kind, namespace: namespace, name: name, data: data, typed: obj)
         return obj

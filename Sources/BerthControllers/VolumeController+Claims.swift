@@ -186,7 +186,7 @@ extension VolumeController {
             pv.spec.local = .init(path: path, fsType: isBlock ? nil : fsType)
             if !isBlock {
                 pv.metadata.setAnnotation(Keys.fsType, fsType)
-                pv.metadata.setAnnotation(Keys.fsUUID, UUID().uuidString.lowercased())
+                pv.metadata.setAnnotation(Keys.fsUUID, UUID().lowercaseString)
             }
         } else {
             pv.spec.hostPath = .init(path: pool.volumePath(pvName), type: "Directory")

@@ -236,3 +236,26 @@ public enum Timestamp {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension UUID {
+    /// The canonical lowercase form Kubernetes uses for uids ("8-4-4-4-12" hex digits), made in
+    /// one pass: `uuidString.lowercased()` built the uppercase string and then a second one.
+    public var lowercaseString: String {
+        let hex = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var i = 0
+                for (n, byte) in bytes.enumerated() {
+                    if n == 4 || n == 6 || n == 8 || n == 10 {
+                        out[i] = UInt8(ascii: "-")
+                        i += 1
+                    }
+                    out[i] = hex[Int(byte >> 4)]
+                    out[i + 1] = hex[Int(byte & 0x0f)]
+                    i += 2
+                }
+                return i
+            }
+        }
+    }
+}

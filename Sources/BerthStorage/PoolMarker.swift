@@ -37,7 +37,7 @@ public enum PoolMarker {
         if let existing = try root.readFile(fileName) {
             id = String(decoding: existing, as: UTF8.self)
         } else {
-            id = UUID().uuidString.lowercased()
+            id = UUID().lowercaseString
             try root.writeFile(fileName, contents: Array(id.utf8))
         }
         try records.writeFile(recordName, contents: Array(id.utf8))

@@ -376,10 +376,13 @@ do {
     results.append(Result(name: "(c) start to ready, \(objects) objects (median)", value: starts.sorted()[1], unit: "s", target: "< 1 s",
                           baseline: "", met: starts.sorted()[1] < 1))
 
-    // (b) host-path provisioning
-    let rate = try await provisionRate(1000)
-    results.append(Result(name: "(b) host-path claims provisioned to Bound", value: rate, unit: "vol/s", target: "≥ 1000/s",
-                          baseline: "local-path-provisioner: one helper pod per volume", met: rate >= 1000))
+    // (b) host-path provisioning: the median of three fresh agents (one short run varies by ±20 % here)
+    var rates: [Double] = []
+    for _ in 0..<3 { rates.append(try await provisionRate(1000)) }
+    let rate = rates.sorted()[1]
+    results.append(Result(name: "(b) host-path claims provisioned to Bound (median)", value: rate, unit: "vol/s", target: "≥ 1000/s",
+                          baseline: "runs " + rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+                              + "; local-path-provisioner: one helper pod per volume", met: rate >= 1000))
 
     // StatefulSets (issue 4)
     let sts = try await statefulSetScaling(100)

@@ -228,3 +228,14 @@ import Testing
         #expect(none.isEmpty)
     }
 }
+
+@Suite struct UUIDFormTests {
+    @Test func theLowercaseFormIsFoundationsFormLowercased() {
+        for _ in 0..<1000 {
+            let id = UUID()
+            #expect(id.lowercaseString == id.uuidString.lowercased())
+        }
+        let fixed = UUID(uuid: (0x00, 0x01, 0x0a, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0))
+        #expect(fixed.lowercaseString == "00010aff-1020-3040-5060-708090a0b0c0")
+    }
+}
