@@ -61,7 +61,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "berth-bench", dependencies: ["BerthModel", "BerthCatalog", "BerthClient", "BerthTestSupport"]),
+        .executableTarget(name: "berth-bench", dependencies: [
+            "BerthModel", "BerthCatalog", "BerthControllers", "BerthClient", "BerthTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient", "BerthLinux"], exclude: ["README.md"]),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"]),
         .testTarget(name: "BerthCatalogTests", dependencies: ["BerthCatalog", "BerthModel", "BerthTestSupport"]),

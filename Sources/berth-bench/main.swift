@@ -1,8 +1,10 @@
 import BerthCatalog
 import BerthClient
+import BerthControllers
 import BerthModel
 import BerthTestSupport
 import Foundation
+import Logging
 
 // scripts/bench: measures the real agent (the binary in $BERTH_BINARY) through its socket.
 // Prints a table and one JSON object; every number comes from this run.
@@ -180,6 +182,51 @@ if let i = args.firstIndex(of: "--catalog"), i + 1 < args.count, let n = Int(arg
     }
     print(String(format: "update %d PVs, 512 per transaction: %.3f s (%.1f µs each)", n, seconds(ContinuousClock.now - t0),
                  seconds(ContinuousClock.now - t0) * 1e6 / Double(n)))
+    dir.remove()
+    exit(0)
+}
+
+if let i = args.firstIndex(of: "--binder"), i + 1 < args.count, let n = Int(args[i + 1]) {
+    // profiling aid: the volume controller alone, in this process, on a real catalog: n PVs created
+    // in one transaction until all are Available, then n claims until all are Bound
+    let dir = TemporaryDirectory(prefix: "berth-bench")
+    let catalog = try SQLiteCatalog(path: dir.sub("catalog.db"))
+    let controller = VolumeController(catalog: catalog, topology: Topology(nodes: [], hostName: "bench"), provisioners: [],
+                                      logger: Logger(label: "bench"))
+    let running = Task { try await controller.run() }
+    func admitted<T: KubeObject>(_ type: T.Type, _ data: Data) throws -> T {
+        var o = try T.decode(data: data)
+        if T.info.isNamespaced { o.metadata.namespace = "bench" }
+        o.applyDefaults()
+        o.keepStatus(from: nil)
+        return o
+    }
+    let pvs = try (0..<n).map { try admitted(PersistentVolume.self, pvBody($0)) }
+    let claims = try (0..<n).map { try admitted(PersistentVolumeClaim.self, pvcBody($0, cls: "")) }
+    /// Follows the catalog (as a watching client would) until `n` objects of a kind reached `phase`.
+    func until(_ kind: String, _ phase: String, after revision: Int64) async throws {
+        var reached = Set<String>()
+        for try await batch in try await catalog.watch(after: revision, kinds: [kind]) {
+            for c in batch {
+                let p = kind == PersistentVolume.info.kind ? try c.decode(PersistentVolume.self).phase
+                    : try c.decode(PersistentVolumeClaim.self).phase
+                if p == phase { reached.insert(c.object.name) }
+            }
+            if reached.count >= n { return }
+        }
+    }
+    var t0 = ContinuousClock.now
+    async let available: Void = until(PersistentVolume.info.kind, "Available", after: catalog.currentRevision)
+    try await catalog.write { tx in for pv in pvs { try tx.create(pv) } }
+    try await available
+    print(String(format: "%d PVs created and Available: %.3f s", n, seconds(ContinuousClock.now - t0)))
+    t0 = ContinuousClock.now
+    async let bound: Void = until(PersistentVolumeClaim.info.kind, "Bound", after: catalog.currentRevision)
+    try await catalog.write { tx in for c in claims { try tx.create(c) } }
+    try await bound
+    print(String(format: "%d claims created and Bound: %.3f s (%.1f µs each)", n, seconds(ContinuousClock.now - t0),
+                 seconds(ContinuousClock.now - t0) * 1e6 / Double(n)))
+    running.cancel()
     dir.remove()
     exit(0)
 }
