@@ -91,6 +91,36 @@ import Testing
         #expect(!names.contains("c0") && !names.contains("c45"))
     }
 
+    @Test func aLoneFailedJobLeavesNothingBehind() async throws {
+        // alone in its transaction a job runs without a savepoint: its failure must still undo
+        // every write it made, publish nothing and keep the revision
+        let catalog = try SQLiteCatalog(path: path)
+        try await catalog.write { tx in try tx.create(self.claim("kept")) }
+        let before = catalog.currentRevision
+        let watch = try await catalog.watch(after: before)
+        await #expect(throws: BerthError.self) {
+            try await catalog.write { tx in
+                for i in 0..<300 { try tx.create(self.claim("gone-\(i)")) }
+                var kept = try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "kept")!
+                kept.metadata.labels = ["changed": "yes"]
+                try tx.update(kept)
+                throw BerthError.invalid("fails after writing")
+            }
+        }
+        #expect(catalog.currentRevision == before)
+        let (names, kept) = try await catalog.read { tx in
+            (try tx.list(PersistentVolumeClaim.self).map(\.name), try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "kept"))
+        }
+        #expect(names == ["kept"])
+        #expect(kept?.metadata.labels == nil)
+        // the next write takes the next revision, and is the first change a watcher sees
+        try await catalog.write { tx in try tx.create(self.claim("after")) }
+        var iterator = watch.makeAsyncIterator()
+        let first = try #require(try await iterator.next())
+        #expect(first.map(\.object.name) == ["after"])
+        #expect(first.first?.revision == before + 1)
+    }
+
     @Test func finalizersDelayDeletion() async throws {
         let catalog = try SQLiteCatalog(path: path)
         var c = claim("a")
