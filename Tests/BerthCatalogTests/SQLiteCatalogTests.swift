@@ -219,6 +219,8 @@ import Testing
         let catalog = try SQLiteCatalog(path: path)
         let mode = try await catalog.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(mode == 2)
+        let checkpoint = try await catalog.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(checkpoint == SQLiteCatalog.checkpointPages)
         let journal = try await catalog.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
