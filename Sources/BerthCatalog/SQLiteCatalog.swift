@@ -21,7 +21,9 @@ public final class SQLiteCatalog: Catalog, Sendable {
     public init(path: String, retainedChanges: Int64 = 100_000, logger: Logger = Logger(label: "berth.catalog")) throws {
         self.path = path
         self.retainedChanges = retainedChanges
-        _ = Self.tuneSQLite
+        if Self.tuneSQLite != 0 {
+            logger.warning("SQLite refused to turn its memory statistics off (result \(Self.tuneSQLite)); the catalog works, a little slower")
+        }
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 4
@@ -68,9 +70,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
     /// Process-wide SQLite settings, made once before the first connection opens (later they would
     /// be refused). Memory statistics are off: with them on, every SQLite allocation takes one global
     /// mutex, on which the writer and the readers contended (measured in docs/performance.md).
-    static let tuneSQLite: Void = {
-        _ = berth_sqlite_disable_memstatus()
-    }()
+    static let tuneSQLite: Int32 = berth_sqlite_disable_memstatus()
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()

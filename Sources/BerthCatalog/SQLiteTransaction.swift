@@ -269,10 +269,13 @@ final class SQLiteTransaction: CatalogTransaction {
                 if before.sameStatic(row) {
                     try db.cachedStatement(sql: """
                         UPDATE volume_index SET phase = ?, claim_namespace = ?, claim_name = ?, claim_uid = ?, state = ?, deleting = ?
-                        WHERE name = ?
+                        WHERE name = ? AND class = ? AND access_bits = ? AND volume_mode = ? AND capacity_bytes = ?
+                            AND created = ? AND node = ? AND pool = ?
                         """).execute(arguments: [row.phase, row.claimNamespace, row.claimName, row.claimUID, row.state,
-                                                 row.deleting ? 1 : 0, pv.name])
-                    return
+                                                 row.deleting ? 1 : 0, pv.name, row.storageClass, row.accessBits, row.volumeMode,
+                                                 row.capacityBytes, row.created, row.node, row.pool])
+                    // a row that does not hold what the stored object says is rewritten whole below
+                    if db.changesCount == 1 { return }
                 }
             }
             try db.cachedStatement(sql: """
@@ -295,9 +298,9 @@ final class SQLiteTransaction: CatalogTransaction {
             if let before = (old as? PersistentVolumeClaim).map(ClaimRow.init) {
                 if before == row { return }
                 if before.uid == row.uid {
-                    try db.cachedStatement(sql: "UPDATE claim_index SET phase = ?, volume_name = ?, bind_completed = ? WHERE namespace = ? AND name = ?")
-                        .execute(arguments: [row.phase, row.volumeName, row.bindCompleted ? 1 : 0, claim.namespace, claim.name])
-                    return
+                    try db.cachedStatement(sql: "UPDATE claim_index SET phase = ?, volume_name = ?, bind_completed = ? WHERE namespace = ? AND name = ? AND uid = ?")
+                        .execute(arguments: [row.phase, row.volumeName, row.bindCompleted ? 1 : 0, claim.namespace, claim.name, row.uid])
+                    if db.changesCount == 1 { return }
                 }
             }
             try db.cachedStatement(sql: """

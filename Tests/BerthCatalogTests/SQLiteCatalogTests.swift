@@ -351,6 +351,31 @@ import Testing
         #expect(try await volumeRow(catalog, "v").last == "1")
     }
 
+    @Test func anIndexRowThatDisagreesWithItsObjectIsRewrittenWhole() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        var pv = PersistentVolume(name: "v")
+        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
+        pv.spec.accessModes = ["ReadWriteOnce"]
+        pv.spec.hostPath = .init(path: "/p/v")
+        try await catalog.write { [pv] tx in try tx.create(pv) }
+        // damage the row behind the catalog's back, in a column a phase change does not write
+        try await catalog.pool.write { db in try db.execute(sql: "UPDATE volume_index SET class = 'wrong', volume_mode = 'Block' WHERE name = 'v'") }
+        try await catalog.write { tx in
+            var current = try tx.get(PersistentVolume.self, name: "v")!
+            current.setPhase("Available")
+            try tx.update(current)
+        }
+        #expect(try await volumeRow(catalog, "v") == expected(catalog, "v"))
+        // and a missing row is made again
+        try await catalog.pool.write { db in try db.execute(sql: "DELETE FROM volume_index WHERE name = 'v'") }
+        try await catalog.write { tx in
+            var current = try tx.get(PersistentVolume.self, name: "v")!
+            current.setPhase("Released")
+            try tx.update(current)
+        }
+        #expect(try await volumeRow(catalog, "v") == expected(catalog, "v"))
+    }
+
     @Test func theClaimIndexFollowsBindingAndUnbinding() async throws {
         let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
         var claim = PersistentVolumeClaim(namespace: "ns", name: "c")
