@@ -298,6 +298,15 @@ import Testing
 @Suite struct IndexTableTests {
     let dir = TemporaryDirectory()
 
+    /// PV "v": 1Gi, ReadWriteOnce, host path.
+    func volume() -> PersistentVolume {
+        var pv = PersistentVolume(name: "v")
+        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
+        pv.spec.accessModes = ["ReadWriteOnce"]
+        pv.spec.hostPath = .init(path: "/p/v")
+        return pv
+    }
+
     func volumeRow(_ catalog: SQLiteCatalog, _ name: String) async throws -> [String] {
         try await catalog.pool.read { db in
             let row = try Row.fetchOne(db, sql: """
@@ -320,10 +329,7 @@ import Testing
 
     @Test func theVolumeIndexFollowsEveryKindOfChange() async throws {
         let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
-        var pv = PersistentVolume(name: "v")
-        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
-        pv.spec.accessModes = ["ReadWriteOnce"]
-        pv.spec.hostPath = .init(path: "/p/v")
+        var pv = volume()
         pv.metadata.setAnnotation(Keys.node, "n")
         pv.metadata.setAnnotation(Keys.pool, "default")
         pv.metadata.finalizers = ["test/keep"]
@@ -353,11 +359,8 @@ import Testing
 
     @Test func anIndexRowThatDisagreesWithItsObjectIsRewrittenWhole() async throws {
         let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
-        var pv = PersistentVolume(name: "v")
-        pv.spec.capacity = ["storage": Quantity(bytes: 1 << 30)]
-        pv.spec.accessModes = ["ReadWriteOnce"]
-        pv.spec.hostPath = .init(path: "/p/v")
-        try await catalog.write { [pv] tx in try tx.create(pv) }
+        let pv = volume()
+        try await catalog.write { tx in try tx.create(pv) }
         // the row damaged behind the catalog's back (in columns a phase change does not write), then
         // missing altogether: each time the next phase change writes it whole again
         let damage = ["UPDATE volume_index SET class = 'wrong', volume_mode = 'Block' WHERE name = 'v'",
