@@ -79,7 +79,7 @@ public final class SafeDirectory {
     /// `durable`, the two fsyncs are left out (atomic, but may be lost in a power cut).
     public func writeFile(_ name: String, contents: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
         try Self.checkName(name, in: path)
-        let temp = ".\(name).tmp"
+        let temp = Self.temporaryName(of: name)
         _ = unlinkat(fd, temp, 0)
         let file = try sys("openat", "\(path)/\(temp)") {
             openat(fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
@@ -98,6 +98,10 @@ public final class SafeDirectory {
         try sys("renameat", "\(path)/\(name)") { renameat(fd, temp, fd, name) }
         if durable { try sync() }
     }
+
+    /// The name `writeFile` and `setSymlink` write under before renaming into place; a crash between
+    /// the two leaves a file of this name behind, which the next write replaces.
+    public static func temporaryName(of name: String) -> String { ".\(name).tmp" }
 
     /// Reads a regular file (not through a symlink); nil when it does not exist.
     public func readFile(_ name: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8]? {
@@ -175,7 +179,7 @@ public final class SafeDirectory {
     /// Points a symlink named `name` at `target`, replacing an older link atomically.
     public func setSymlink(_ name: String, to target: String) throws(SystemError) {
         try Self.checkName(name, in: path)
-        let temp = ".\(name).tmp"
+        let temp = Self.temporaryName(of: name)
         _ = unlinkat(fd, temp, 0)
         try sys("symlinkat", "\(path)/\(temp)") { symlinkat(target, fd, temp) }
         try sys("renameat", "\(path)/\(name)") { renameat(fd, temp, fd, name) }

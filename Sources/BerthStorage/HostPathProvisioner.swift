@@ -19,12 +19,14 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 let created = try root.makeChild(volume.name, mode: 0o777)
                 let dir = try root.openChild(volume.name)
                 if !created {
+                    // a crash while the identity was being written leaves only its temporary file
+                    let partialIdentity = SafeDirectory.temporaryName(of: VolumeIdentity.fileName)
                     if let bytes = try dir.readFile(VolumeIdentity.fileName) {
                         let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
                         guard found?.uid == volume.uid else {
                             throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(found.map { "\($0.volume) uid \($0.uid)" } ?? "unreadable identity file")); berth will not reuse it — move it away or delete PV \(volume.name)")
                         }
-                    } else if !(try dir.entries().isEmpty) {
+                    } else if try dir.entries().contains(where: { $0 != partialIdentity }) {
                         throw BerthError.conflict("directory \(pool.volumePath(volume.name)) already exists with content that berth did not create; move it away so that PV \(volume.name) can be provisioned")
                     }
                 }

@@ -98,6 +98,17 @@ import Testing
         await #expect(throws: BerthError.self) { try await HostPathProvisioner().provision(self.volume("pv-a", uid: "u1"), in: self.pool) }
     }
 
+    @Test func aCrashWhileWritingTheIdentityDoesNotBlockTheNextAttempt() async throws {
+        // what kill -9 between the identity's write and its rename leaves behind
+        try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
+        let partial = dir.sub("pool/pv-a/" + SafeDirectory.temporaryName(of: VolumeIdentity.fileName))
+        try Data("{\"volume\":\"pv-a\",\"u".utf8).write(to: URL(fileURLWithPath: partial))
+        let pv = volume("pv-a", uid: "u1")
+        try await HostPathProvisioner().provision(pv, in: pool)
+        #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) == .healthy)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("pool/pv-a")) == [VolumeIdentity.fileName])
+    }
+
     @Test func deleteRefusesPathsOutsideEveryPool() async throws {
         var pv = volume("pv-a", uid: "u1")
         pv.spec.hostPath = .init(path: dir.sub("elsewhere/pv-a"))
