@@ -98,15 +98,20 @@ import Testing
         await #expect(throws: BerthError.self) { try await HostPathProvisioner().provision(self.volume("pv-a", uid: "u1"), in: self.pool) }
     }
 
-    @Test func aCrashWhileWritingTheIdentityDoesNotBlockTheNextAttempt() async throws {
-        // what kill -9 between the identity's write and its rename leaves behind
+    /// What a crash can leave of the identity file: its temporary file, cut short (kill -9 between
+    /// the write and the rename), or the file itself empty (a power loss: it is not flushed).
+    @Test(arguments: [(SafeDirectory.temporaryName(of: VolumeIdentity.fileName), "{\"volume\":\"pv-a\",\"u"),
+                      (VolumeIdentity.fileName, "")])
+    func aCrashWhileWritingTheIdentityDoesNotBlockTheVolume(leftover: String, content: String) async throws {
         try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
-        let partial = dir.sub("pool/pv-a/" + SafeDirectory.temporaryName(of: VolumeIdentity.fileName))
-        try Data("{\"volume\":\"pv-a\",\"u".utf8).write(to: URL(fileURLWithPath: partial))
+        try Data(content.utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/" + leftover)))
         let pv = volume("pv-a", uid: "u1")
+        #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) == .healthy)
         try await HostPathProvisioner().provision(pv, in: pool)
         #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) == .healthy)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("pool/pv-a")) == [VolumeIdentity.fileName])
+        let identity = try JSONDecoder().decode(VolumeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: dir.sub("pool/pv-a/" + VolumeIdentity.fileName))))
+        #expect(identity.uid == "u1")
     }
 
     @Test func deleteRefusesPathsOutsideEveryPool() async throws {
