@@ -231,8 +231,10 @@ if let i = args.firstIndex(of: "--binder"), i + 1 < args.count, let n = Int(args
     exit(0)
 }
 
-/// (b): claims of the default host-path class, created in one apply, until all are Bound.
-func provisionRate(_ n: Int) async throws -> Double {
+/// (b): claims of the default host-path class, created in one apply, until all are Bound; claims
+/// per second. The run's directory (its state and its n volume directories) is returned, not
+/// removed: see the (b) section for why removal waits.
+func provisionRate(_ n: Int) async throws -> (rate: Double, dir: TemporaryDirectory) {
     let (dir, agent, revision) = try await startBenchAgent()
     let api = agent.client
     let t0 = ContinuousClock.now
@@ -243,8 +245,7 @@ func provisionRate(_ n: Int) async throws -> Double {
     FileHandle.standardError.write(Data(String(format: "agent CPU %.2f s, bench CPU %.2f s\n",
         cpuSeconds(pid: agent.process!.processIdentifier), cpuSeconds(pid: getpid())).utf8))
     await agent.stop()
-    withExtendedLifetime(dir) {}
-    return rate
+    return (rate, dir)
 }
 
 if args.contains("--codec") {
@@ -273,7 +274,27 @@ if args.contains("--codec") {
 }
 
 if let i = args.firstIndex(of: "--provision"), i + 1 < args.count, let n = Int(args[i + 1]) {
-    print(String(format: "provisioned %d: %.0f vol/s", n, try await provisionRate(n)))
+    // profiling aid: `--against OTHER` alternates $BERTH_BINARY and OTHER, `--runs K` times each,
+    // and removes the runs' directories only at the end (see (b) below for why)
+    let against = args.firstIndex(of: "--against").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    let runs = args.firstIndex(of: "--runs").flatMap { $0 + 1 < args.count ? Int(args[$0 + 1]) : nil } ?? 1
+    let binaries = [BerthBinary.path] + (against.map { [$0] } ?? [])
+    var kept: [TemporaryDirectory] = []
+    var rates: [String: [Double]] = [:]
+    for _ in 0..<runs {
+        for binary in binaries {
+            setenv("BERTH_BINARY", binary, 1)
+            let run = try await provisionRate(n)
+            kept.append(run.dir)
+            rates[binary, default: []].append(run.rate)
+            print("\(binary): " + String(format: "provisioned %d: %.0f vol/s", n, run.rate))
+        }
+    }
+    kept.removeAll()
+    for binary in binaries where runs > 1 {
+        let r = rates[binary]!.sorted()
+        print("\(binary): " + String(format: "median %.0f vol/s over %d runs", r[r.count / 2], r.count))
+    }
     exit(0)
 }
 
@@ -391,6 +412,8 @@ if let i = args.firstIndex(of: "--pairs"), i + 1 < args.count, let n = Int(args[
     exit(0)
 }
 
+/// Directories whose removal waits until every benchmark has run (see (b)).
+var removedAtTheEnd: [TemporaryDirectory] = []
 do {
     // (a) static pairs
     let perObject = try await staticPairs(1000, batch: false)
@@ -423,9 +446,17 @@ do {
     results.append(Result(name: "(c) start to ready, \(objects) objects (median)", value: starts.sorted()[1], unit: "s", target: "< 1 s",
                           baseline: "", met: starts.sorted()[1] < 1))
 
-    // (b) host-path provisioning: the median of three fresh agents (one short run varies by ±20 % here)
+    // (b) host-path provisioning: the median of three fresh agents (one short run varies by ±20 % here).
+    // Each run's directories are removed only after the third run: on ext4 without a journal (this
+    // machine's root), the kernel skips inodes freed in the last 1-6 minutes when it allocates new
+    // ones, checking each, so a run right after another run's 2,000 deletions spends its CPU on
+    // that (docs/performance.md). They are removed at the end, after the benchmarks that follow.
     var rates: [Double] = []
-    for _ in 0..<3 { rates.append(try await provisionRate(1000)) }
+    for _ in 0..<3 {
+        let run = try await provisionRate(1000)
+        rates.append(run.rate)
+        removedAtTheEnd.append(run.dir)
+    }
     let rate = rates.sorted()[1]
     results.append(Result(name: "(b) host-path claims to Bound (median of 3)", value: rate, unit: "vol/s", target: "≥ 1000/s",
                           baseline: "runs " + rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")
@@ -449,9 +480,11 @@ do {
         FileHandle.standardError.write(Data("loop benchmark skipped: needs root and /dev/loop-control\n".utf8))
     }
 } catch {
+    removedAtTheEnd.removeAll()
     FileHandle.standardError.write(Data("bench failed: \(error)\n".utf8))
     exit(1)
 }
+removedAtTheEnd.removeAll()
 
 print(["benchmark".padding(toLength: 46, withPad: " ", startingAt: 0), "result".padding(toLength: 16, withPad: " ", startingAt: 0),
        "target".padding(toLength: 14, withPad: " ", startingAt: 0), "status".padding(toLength: 8, withPad: " ", startingAt: 0), "baseline"].joined())
