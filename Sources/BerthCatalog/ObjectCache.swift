@@ -2,41 +2,64 @@ import BerthModel
 import Synchronization
 
 /// Committed objects, typed, keyed by kind/namespace/name and checked against the stored revision on
-/// every use, so that a hit is never stale. Bounded: it is emptied when it grows past `limit`.
+/// every use, so that a hit is never stale.
+///
+/// Bounded by `limit` entries in two generations: new entries go into the young one; when it is
+/// full it becomes the old one, and the previous old one is dropped. So what was put last survives
+/// at least `limit / 2` further puts, which is what a prefetch needs (an entry read just before the
+/// writer uses it). Dropping half of the entries at random, as before, lost most of a prefetch to the
+/// next commit's entries.
 final class ObjectCache: Sendable {
     struct Entry: @unchecked Sendable {
         var revision: Int64
         var object: any KubeObject
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private struct Generations {
+        var young: [String: Entry] = [:]
+        var old: [String: Entry] = [:]
+
+        func get(_ key: String) -> Entry? { young[key] ?? old[key] }
+
+        mutating func insert(_ key: String, _ entry: Entry, half: Int) {
+            if young.count >= half, young[key] == nil {
+                old = young
+                young = Dictionary(minimumCapacity: half)
+            }
+            young[key] = entry
+        }
+
+        mutating func remove(_ key: String) {
+            young.removeValue(forKey: key)
+            old.removeValue(forKey: key)
+        }
+
+        var count: Int { young.count + old.count }
+    }
+
+    private let generations = Mutex(Generations())
     let limit: Int
 
     init(limit: Int = 8192) { self.limit = limit }
 
-    /// Drops about half of the entries (in the dictionary's arbitrary order) to make room.
-    private static func shrink(_ e: inout [String: Entry], keep: Int) {
-        guard e.count > keep else { return }
-        for key in Array(e.keys.prefix(e.count - keep)) { e.removeValue(forKey: key) }
-    }
-
     static func key(_ kind: String, _ namespace: String, _ name: String) -> String { "\(kind)/\(namespace)/\(name)" }
 
-    func get(_ key: String) -> Entry? { entries.withLock { $0[key] } }
+    func get(_ key: String) -> Entry? { generations.withLock { $0.get(key) } }
+
+    /// Entries held now (at most `limit`; an object can be counted twice, once per generation).
+    var count: Int { generations.withLock { $0.count } }
 
     func put(_ key: String, _ entry: Entry) {
-        entries.withLock { e in
-            if e.count >= limit { Self.shrink(&e, keep: limit / 2) }
-            if let old = e[key], old.revision > entry.revision { return }
-            e[key] = entry
+        generations.withLock { g in
+            if let held = g.get(key), held.revision > entry.revision { return }
+            g.insert(key, entry, half: limit / 2)
         }
     }
 
     func merge(_ written: [String: Entry], removing deleted: [String]) {
-        entries.withLock { e in
-            if e.count + written.count > limit { Self.shrink(&e, keep: max(0, limit / 2 - written.count)) }
-            for (k, v) in written { e[k] = v }
-            for k in deleted where written[k] == nil { e.removeValue(forKey: k) }
+        generations.withLock { g in
+            for (k, v) in written { g.insert(k, v, half: limit / 2) }
+            for k in deleted where written[k] == nil { g.remove(k) }
         }
     }
 }

@@ -419,3 +419,38 @@ import Testing
         #expect(names == ["volume_bound_claim", "volume_claim", "volume_match"])
     }
 }
+
+@Suite struct ObjectCacheTests {
+    func entry(_ name: String, revision: Int64) -> ObjectCache.Entry {
+        ObjectCache.Entry(revision: revision, object: PersistentVolume(name: name))
+    }
+
+    @Test func whatWasPutLastSurvivesHalfTheLimitOfLaterPutsAndTheCacheStaysBounded() {
+        let cache = ObjectCache(limit: 8)
+        for i in 0..<4 { cache.put("pv-\(i)", entry("pv-\(i)", revision: Int64(i))) }
+        // four more: the first four move to the old generation, still there
+        cache.merge(Dictionary(uniqueKeysWithValues: (4..<8).map { ("pv-\($0)", entry("pv-\($0)", revision: Int64($0))) }), removing: [])
+        #expect((0..<8).allSatisfy { cache.get("pv-\($0)") != nil })
+        // four more again: the oldest four are gone, the rest is held
+        for i in 8..<12 { cache.put("pv-\(i)", entry("pv-\(i)", revision: Int64(i))) }
+        #expect((0..<4).allSatisfy { cache.get("pv-\($0)") == nil })
+        #expect((4..<12).allSatisfy { cache.get("pv-\($0)") != nil })
+        for i in 12..<100 {
+            cache.put("pv-\(i)", entry("pv-\(i)", revision: Int64(i)))
+            #expect(cache.count <= 8)
+        }
+    }
+
+    @Test func anOlderRevisionNeverReplacesANewerOneAndADeletionRemovesBothGenerations() {
+        let cache = ObjectCache(limit: 4)
+        cache.put("a", entry("a", revision: 5))
+        cache.put("b", entry("b", revision: 1))
+        cache.put("c", entry("c", revision: 1)) // "a" and "b" move to the old generation
+        cache.put("a", entry("a", revision: 3))
+        #expect(cache.get("a")?.revision == 5)
+        cache.put("a", entry("a", revision: 7)) // a newer one in the young generation shadows the old
+        #expect(cache.get("a")?.revision == 7)
+        cache.merge([:], removing: ["a"])
+        #expect(cache.get("a") == nil)
+    }
+}
