@@ -121,6 +121,21 @@ public func eventually(timeout: Duration = .seconds(15), _ condition: () async t
     return try await condition()
 }
 
+/// Waits until no volume work is in flight: every claim Bound and not being deleted, one PV per
+/// claim, every PV Bound and neither being provisioned nor deleted.
+public func volumesConverged(_ agent: AgentProcess, timeout: Duration = .seconds(60)) async throws -> Bool {
+    try await eventually(timeout: timeout) {
+        let claims = try await agent.client.list(.persistentVolumeClaim, namespace: nil).items
+        let pvs = try await agent.client.list(.persistentVolume, namespace: nil).items
+        return claims.allSatisfy { $0["status"]?["phase"]?.stringValue == "Bound" && $0["metadata"]?["deletionTimestamp"] == nil }
+            && pvs.count == claims.count
+            && pvs.allSatisfy { pv in
+                pv["status"]?["phase"]?.stringValue == "Bound" && pv["metadata"]?["deletionTimestamp"] == nil
+                    && pv["metadata"]?["annotations"]?[Keys.provisioning] == nil && pv["metadata"]?["annotations"]?[Keys.deleting] == nil
+            }
+    }
+}
+
 /// Runs the `berth` CLI and captures its output.
 public struct CLIResult: Sendable {
     public var status: Int32

@@ -203,6 +203,58 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
+    /// kill -9 at random moments while loop volumes are made and deleted (an attach, an mkfs or a
+    /// mount may be under way, and a tool the agent started outlives it), several times in a row: the
+    /// agent that stays up ends with each claim on one mounted device that carries the UUID its PV
+    /// records, and deleting them all leaves no device, mount or file. `BERTH_RANDOM_SEED` replays a run.
+    @Test func killedAtRandomMomentsWhileLoopVolumesAreMadeAndDeletedItConverges() async throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["BERTH_RANDOM_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
+        var rng = SeededRandom(seed: seed)
+        var history: [String] = []
+        for round in 0..<6 {
+            let agent = AgentProcess(stateDir: state)
+            try await agent.start()
+            let manifest = (0..<4).map { claim("l\(round)-\($0)", size: "16Mi") }.joined(separator: "\n---\n")
+            let doomed = round == 0 ? [] : Array(Set((0..<2).map { _ in "l\(rng.below(round))-\(rng.below(4))" })).sorted()
+            let requests = Task.detached { [socket = agent.socket] in
+                _ = try? runCLI(["apply", "-f", "-"], socket: socket, stdin: manifest)
+                if !doomed.isEmpty { _ = try? runCLI(["delete", "pvc"] + doomed + ["--wait=false"], socket: socket, stdin: nil) }
+            }
+            let delay = 10 + rng.below(150)
+            history.append("round \(round): kill after \(delay) ms")
+            try await Task.sleep(for: .milliseconds(delay))
+            await agent.kill()
+            await requests.value
+        }
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start()
+        let context = "seed \(seed): \(history.joined(separator: "; "))"
+        #expect(try await volumesConverged(agent), "\(context); agent log: \(agent.log().suffix(2000))")
+        let pvs = try await agent.client.list(.persistentVolume, namespace: nil).items
+        for pv in pvs {
+            let name = pv["metadata"]?["name"]?.stringValue ?? ""
+            let path = pv["spec"]?["local"]?["path"]?.stringValue ?? ""
+            let device = deviceOf(mountPoint: path)
+            #expect(device.hasPrefix("/dev/loop") && shell("findmnt -n -o TARGET --source \(device)").output.contains(path),
+                    "\(context): \(name) is not mounted from a loop device at \(path)")
+            #expect(shell("blkid -p -s UUID -o value \(device)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+                        == pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue, "\(context): \(name) carries another filesystem")
+        }
+        let volumes = Set(((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { !$0.hasPrefix(".") })
+        #expect(volumes == Set(pvs.flatMap { pv in
+            let name = pv["metadata"]?["name"]?.stringValue ?? ""
+            return [name, name + ".img"]
+        }), "\(context): the pool holds \(volumes.sorted())")
+        // and all of it goes away
+        let claims = try await agent.client.list(.persistentVolumeClaim, namespace: nil).items.compactMap { $0["metadata"]?["name"]?.stringValue }
+        if !claims.isEmpty { #expect(try runCLI(["delete", "pvc"] + claims, socket: agent.socket).status == 0) }
+        #expect(try await eventually(timeout: .seconds(60)) { try await agent.client.list(.persistentVolume, namespace: nil).items.isEmpty }, "\(context)")
+        #expect(leftovers().isEmpty, "\(context)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).allSatisfy { $0.hasPrefix(".") }, "\(context)")
+        print("random-kill loop test: seed \(seed), \(pvs.count) volumes after 6 kills")
+        _ = await agent.stop()
+    }
+
     @Test func growingKeepsTheDataAndShrinkingIsRefused() async throws {
         let agent = AgentProcess(stateDir: state)
         try await agent.start()

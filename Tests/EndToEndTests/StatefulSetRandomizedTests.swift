@@ -15,19 +15,6 @@ import Testing
     let dir = TemporaryDirectory(prefix: "berth-random")
     var state: String { dir.sub("state") }
 
-    /// SplitMix64: small, fast and the same on every machine.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     struct Set_ { var name: String; var cls: String; var policy: String; var size: String }
 
     func manifest(_ s: Set_, replicas: Int) -> String {
@@ -58,7 +45,7 @@ import Testing
         let env = ProcessInfo.processInfo.environment
         let seed = UInt64(env["BERTH_RANDOM_SEED"] ?? "") ?? 20_261_127
         let steps = Int(env["BERTH_RANDOM_STEPS"] ?? "") ?? 200
-        var rng = Random(state: seed)
+        var rng = SeededRandom(seed: seed)
         let config = dir.sub("agent.yaml")
         try """
             nodes:
