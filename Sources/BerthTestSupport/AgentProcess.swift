@@ -121,6 +121,35 @@ public func eventually(timeout: Duration = .seconds(15), _ condition: () async t
     return try await condition()
 }
 
+/// The random-kill walk of the crash tests: `rounds` times, an agent starts in `stateDir`, is asked
+/// from another task to apply `manifest(round)` and then to delete some claims made in earlier rounds
+/// (their names from `claimName(round, index)`, `perRound` a round), and is killed with SIGKILL at a
+/// random moment after the requests start (`delays` ms): before, during or after the volume work
+/// they cause. Returns the seed and what happened each round, for failure messages.
+/// `BERTH_RANDOM_SEED` replays a walk; without it the seed is the time.
+public func killAtRandomMoments(stateDir: String, rounds: Int, perRound: Int, deletesPerRound: Int, delays: Range<Int>,
+                                claimName: (Int, Int) -> String, manifest: (Int) -> String) async throws -> String {
+    let seed = UInt64(ProcessInfo.processInfo.environment["BERTH_RANDOM_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
+    var rng = SeededRandom(seed: seed)
+    var history: [String] = []
+    for round in 0..<rounds {
+        let agent = AgentProcess(stateDir: stateDir)
+        try await agent.start()
+        let yaml = manifest(round)
+        let doomed = round == 0 ? [] : Array(Set((0..<deletesPerRound).map { _ in claimName(rng.below(round), rng.below(perRound)) })).sorted()
+        let requests = Task.detached { [socket = agent.socket] in
+            _ = try? runCLI(["apply", "-f", "-"], socket: socket, stdin: yaml)
+            if !doomed.isEmpty { _ = try? runCLI(["delete", "pvc"] + doomed + ["--wait=false"], socket: socket, stdin: nil) }
+        }
+        let delay = delays.lowerBound + rng.below(delays.count)
+        history.append("round \(round): kill after \(delay) ms")
+        try await Task.sleep(for: .milliseconds(delay))
+        await agent.kill()
+        await requests.value
+    }
+    return "seed \(seed): \(history.joined(separator: "; "))"
+}
+
 /// Waits until no volume work is in flight: every claim Bound and not being deleted, one PV per
 /// claim, every PV Bound and neither being provisioned nor deleted.
 public func volumesConverged(_ agent: AgentProcess, timeout: Duration = .seconds(60)) async throws -> Bool {

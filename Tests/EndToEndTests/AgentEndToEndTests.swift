@@ -145,31 +145,13 @@ import Testing
     /// test the steps berth names; this finds the windows between them (CI found one this way: a
     /// kill between the identity file's write and its rename). `BERTH_RANDOM_SEED` replays a run.
     @Test func killedAtRandomMomentsWhileProvisioningAndDeletingItConverges() async throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["BERTH_RANDOM_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-        var rng = SeededRandom(seed: seed)
-        var history: [String] = []
-        for round in 0..<10 {
-            let agent = AgentProcess(stateDir: state)
-            try await agent.start()
-            // the kill comes at a random moment after the requests start: before, during or after the
-            // volume work they cause
-            let names = (0..<24).map { "c\(round)-\($0)" }
-            let doomed = round == 0 ? [] : Array(Set((0..<6).map { _ in "c\(rng.below(round))-\(rng.below(24))" })).sorted()
-            let manifest = claims(names)
-            let requests = Task.detached { [socket = agent.socket] in
-                _ = try? runCLI(["apply", "-f", "-"], socket: socket, stdin: manifest)
-                if !doomed.isEmpty { _ = try? runCLI(["delete", "pvc"] + doomed + ["--wait=false"], socket: socket, stdin: nil) }
-            }
-            let delay = 20 + rng.below(150)
-            history.append("round \(round): kill after \(delay) ms")
-            try await Task.sleep(for: .milliseconds(delay))
-            await agent.kill()
-            await requests.value
-        }
+        let context = try await killAtRandomMoments(stateDir: state, rounds: 10, perRound: 24, deletesPerRound: 6, delays: 20..<170,
+                                                    claimName: { "c\($0)-\($1)" },
+                                                    manifest: { round in claims((0..<24).map { "c\(round)-\($0)" }) })
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
         defer { Task { [agent] in await agent.stop() } }
-        #expect(try await volumesConverged(agent), "seed \(seed): \(history.joined(separator: "; ")); agent log: \(agent.log().suffix(2000))")
+        #expect(try await volumesConverged(agent), "\(context); agent log: \(agent.log().suffix(2000))")
         let snap = try await snapshot(agent)
         let bound = Set(snap.values.map { $0[1] }), held = Set(poolEntries())
         if bound != held {
@@ -180,17 +162,17 @@ import Testing
                               + "\(pv.map { "\($0["status"] ?? .null) \($0["metadata"]?["annotations"] ?? .null)" } ?? "no PV"); "
                               + "log: \(agent.log().split(separator: "\n").filter { $0.contains(name) }.joined(separator: " | "))")
             }
-            Issue.record("seed \(seed): the pool does not hold exactly the bound claims' volumes: \(report.joined(separator: "; ")); \(history.joined(separator: "; "))")
+            Issue.record("\(context): the pool does not hold exactly the bound claims' volumes: \(report.joined(separator: "; "))")
         }
         for (claim, fields) in snap {
             let volumeDir = pool + "/" + fields[1]
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: volumeDir)) ?? []
-            #expect(entries == [".berth-volume.json"], "seed \(seed): \(claim)'s directory holds \(entries)")
+            #expect(entries == [".berth-volume.json"], "\(context): \(claim)'s directory holds \(entries)")
             let identity = (try? Data(contentsOf: URL(fileURLWithPath: volumeDir + "/.berth-volume.json")))
                 .flatMap { try? JSON.parse($0) }
-            #expect(identity?["uid"]?.stringValue == fields[4], "seed \(seed): \(claim)'s directory carries another identity")
+            #expect(identity?["uid"]?.stringValue == fields[4], "\(context): \(claim)'s directory carries another identity")
         }
-        print("random-kill test: seed \(seed), \(snap.count) claims bound after 10 kills")
+        print("random-kill test: \(snap.count) claims bound after 10 kills; \(context)")
     }
 
     @Test func crashDuringDeletionConvergesWithNothingLeft() async throws {

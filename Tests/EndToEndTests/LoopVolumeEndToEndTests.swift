@@ -208,27 +208,11 @@ struct LoopVolumeEndToEndTests {
     /// agent that stays up ends with each claim on one mounted device that carries the UUID its PV
     /// records, and deleting them all leaves no device, mount or file. `BERTH_RANDOM_SEED` replays a run.
     @Test func killedAtRandomMomentsWhileLoopVolumesAreMadeAndDeletedItConverges() async throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["BERTH_RANDOM_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-        var rng = SeededRandom(seed: seed)
-        var history: [String] = []
-        for round in 0..<6 {
-            let agent = AgentProcess(stateDir: state)
-            try await agent.start()
-            let manifest = (0..<4).map { claim("l\(round)-\($0)", size: "16Mi") }.joined(separator: "\n---\n")
-            let doomed = round == 0 ? [] : Array(Set((0..<2).map { _ in "l\(rng.below(round))-\(rng.below(4))" })).sorted()
-            let requests = Task.detached { [socket = agent.socket] in
-                _ = try? runCLI(["apply", "-f", "-"], socket: socket, stdin: manifest)
-                if !doomed.isEmpty { _ = try? runCLI(["delete", "pvc"] + doomed + ["--wait=false"], socket: socket, stdin: nil) }
-            }
-            let delay = 10 + rng.below(150)
-            history.append("round \(round): kill after \(delay) ms")
-            try await Task.sleep(for: .milliseconds(delay))
-            await agent.kill()
-            await requests.value
-        }
+        let context = try await killAtRandomMoments(stateDir: state, rounds: 6, perRound: 4, deletesPerRound: 2, delays: 10..<160,
+                                                    claimName: { "l\($0)-\($1)" },
+                                                    manifest: { round in (0..<4).map { claim("l\(round)-\($0)", size: "16Mi") }.joined(separator: "\n---\n") })
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
-        let context = "seed \(seed): \(history.joined(separator: "; "))"
         #expect(try await volumesConverged(agent), "\(context); agent log: \(agent.log().suffix(2000))")
         let pvs = try await agent.client.list(.persistentVolume, namespace: nil).items
         for pv in pvs {
@@ -251,7 +235,7 @@ struct LoopVolumeEndToEndTests {
         #expect(try await eventually(timeout: .seconds(60)) { try await agent.client.list(.persistentVolume, namespace: nil).items.isEmpty }, "\(context)")
         #expect(leftovers().isEmpty, "\(context)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).allSatisfy { $0.hasPrefix(".") }, "\(context)")
-        print("random-kill loop test: seed \(seed), \(pvs.count) volumes after 6 kills")
+        print("random-kill loop test: \(pvs.count) volumes after 6 kills; \(context)")
         _ = await agent.stop()
     }
 
