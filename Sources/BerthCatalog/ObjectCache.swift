@@ -7,8 +7,7 @@ import Synchronization
 /// Bounded by `limit` entries in two generations: new entries go into the young one; when it is
 /// full it becomes the old one, and the previous old one is dropped. So what was put last survives
 /// at least `limit / 2` further puts, which is what a prefetch needs (an entry read just before the
-/// writer uses it). Dropping half of the entries at random, as before, lost most of a prefetch to the
-/// next commit's entries.
+/// writer uses it, with a commit's worth of other entries put in between).
 final class ObjectCache: Sendable {
     struct Entry: @unchecked Sendable {
         var revision: Int64
