@@ -20,14 +20,15 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 let dir = try root.openChild(volume.name)
                 if !created {
                     // a crash while the identity was being written leaves only its temporary file, or
-                    // (after a power loss) an empty identity file: neither is someone else's content
-                    let partialIdentity = SafeDirectory.temporaryName(of: VolumeIdentity.fileName)
+                    // (after a power loss) an identity file that is empty or torn: none of these is
+                    // someone else's content, so long as the directory holds nothing else
                     if let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty {
                         let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
-                        guard found?.uid == volume.uid else {
-                            throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(found.map { "\($0.volume) uid \($0.uid)" } ?? "unreadable identity file")); berth will not reuse it — move it away or delete PV \(volume.name)")
+                        let torn = try found == nil && Self.holdsOnlyIdentity(dir)
+                        guard found?.uid == volume.uid || torn else {
+                            throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(found.map { "\($0.volume) uid \($0.uid)" } ?? "unreadable identity file, beside other content")); berth will not reuse it — move it away or delete PV \(volume.name)")
                         }
-                    } else if try dir.entries().contains(where: { $0 != partialIdentity && $0 != VolumeIdentity.fileName }) {
+                    } else if try !Self.holdsOnlyIdentity(dir) {
                         throw BerthError.conflict("directory \(pool.volumePath(volume.name)) already exists with content that berth did not create; move it away so that PV \(volume.name) can be provisioned")
                     }
                 }
@@ -93,12 +94,21 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 let dir = try root.openDescendant(relative)
                 guard let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty else { return .healthy }
                 let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
+                // a torn identity in a directory that holds nothing else is what a power loss leaves
+                // right after provisioning; beside other content it could be anyone's
+                if found == nil, try Self.holdsOnlyIdentity(dir) { return .healthy }
                 return found?.uid == volume.uid ? .healthy
                     : .mismatched("\(path) carries the identity of \(found?.volume ?? "an unreadable file"), not PV \(volume.name)")
             } catch let e as SystemError {
                 return .missing("\(path): \(e)")
             }
         }
+    }
+
+    /// Whether a volume directory holds nothing but berth's identity file and its temporary file.
+    static func holdsOnlyIdentity(_ dir: SafeDirectory) throws -> Bool {
+        let partialIdentity = SafeDirectory.temporaryName(of: VolumeIdentity.fileName)
+        return try dir.entries().allSatisfy { $0 == VolumeIdentity.fileName || $0 == partialIdentity }
     }
 
     static func locate(_ path: String, in pools: [StoragePool]) -> (StoragePool, String)? {

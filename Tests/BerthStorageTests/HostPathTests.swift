@@ -92,6 +92,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir.sub("pool/pv-a")))
     }
 
+    /// A torn identity file beside other content could be anyone's: neither provisioned over nor
+    /// reported healthy.
+    @Test func aTornIdentityBesideOtherContentIsNotAdopted() async throws {
+        try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
+        try Data("{\"volume\":\"pv-a\",\"u\0\0".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/" + VolumeIdentity.fileName)))
+        try Data("theirs".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/data")))
+        let pv = volume("pv-a", uid: "u1")
+        await #expect(throws: BerthError.self) { try await HostPathProvisioner().provision(pv, in: self.pool) }
+        guard case .mismatched = try await HostPathProvisioner().verify(pv, pools: [pool]) else {
+            Issue.record("a torn identity beside other content was reported healthy")
+            return
+        }
+        #expect(try String(contentsOfFile: dir.sub("pool/pv-a/data"), encoding: .utf8) == "theirs")
+    }
+
     @Test func refusesToAdoptForeignContent() async throws {
         try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
         try Data("theirs".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/data")))
@@ -99,9 +114,10 @@ import Testing
     }
 
     /// What a crash can leave of the identity file: its temporary file, cut short (kill -9 between
-    /// the write and the rename), or the file itself empty (a power loss: it is not flushed).
+    /// the write and the rename), or the file itself empty or torn (a power loss: it is not flushed).
     @Test(arguments: [(SafeDirectory.temporaryName(of: VolumeIdentity.fileName), "{\"volume\":\"pv-a\",\"u"),
-                      (VolumeIdentity.fileName, "")])
+                      (VolumeIdentity.fileName, ""),
+                      (VolumeIdentity.fileName, "{\"volume\":\"pv-a\",\"u\0\0\0\0")])
     func aCrashWhileWritingTheIdentityDoesNotBlockTheVolume(leftover: String, content: String) async throws {
         try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
         try Data(content.utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/" + leftover)))
