@@ -39,7 +39,7 @@ final class ObjectCache: Sendable {
     private let generations = Mutex(Generations())
     let limit: Int
 
-    init(limit: Int = 8192) { self.limit = limit }
+    init(limit: Int = 4096) { self.limit = limit }
 
     static func key(_ kind: String, _ namespace: String, _ name: String) -> String { "\(kind)/\(namespace)/\(name)" }
 
