@@ -206,12 +206,22 @@ final class SQLiteTransaction: CatalogTransaction {
     private func log<T: KubeObject>(_ type: Change.ChangeType, kind: String, namespace: String, name: String, data: Data, typed: T) throws {
         try db.cachedStatement(sql: "INSERT INTO changes (revision, type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
+        let key = ObjectCache.key(kind, namespace, name)
+        let stored = StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data)
+        // Past the first half-cache of objects, a transaction keeps only their bytes: the shared
+        // cache would not keep more of them after the commit anyway, and a 10,000-object apply would
+        // otherwise hold every object typed until its watchers have read it (a change without its
+        // typed value is decoded by whoever needs it; an object this transaction reads again comes
+        // from SQLite, which holds the write)
+        guard changes.count < cache.limit / 2 else {
+            changes.append(Change(type: type, object: stored))
+            remember(key, nil)
+            return
+        }
         // one boxed value serves the change and the cache entry: a 10,000-object transaction would
         // otherwise hold two copies of every object until it commits
         let boxed: any KubeObject = typed
-        changes.append(Change(type: type, object: StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data),
-                              typed: boxed))
-        let key = ObjectCache.key(kind, namespace, name)
+        changes.append(Change(type: type, object: stored, typed: boxed))
         remember(key, type == .deleted ? nil : ObjectCache.Entry(revision: revision, object: boxed))
     }
 

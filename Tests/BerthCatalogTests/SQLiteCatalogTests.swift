@@ -36,6 +36,38 @@ import Testing
         #expect(catalog.currentRevision == 2)
     }
 
+    /// A transaction that writes more objects than half the cache holds keeps the rest as bytes
+    /// only: its later writes are still read back as written, within it and after it, and every
+    /// change still decodes.
+    @Test func aLargeTransactionKeepsOnlyTheBytesOfItsLaterObjects() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let n = catalog.cache.limit / 2 + 100
+        let watch = try await catalog.watch(after: catalog.currentRevision)
+        try await catalog.write { tx in
+            for i in 0..<n { try tx.create(self.volume("pv-\(i)")) }
+            // the last one was written past the cap: read back from SQLite, at its new revision
+            var last = try #require(try tx.get(PersistentVolume.self, name: "pv-\(n - 1)"))
+            #expect(last.revision == Int64(n))
+            last.setPhase("Available")
+            try tx.update(last)
+            #expect(try tx.get(PersistentVolume.self, name: "pv-\(n - 1)")?.phase == "Available")
+        }
+        var changes: [Change] = []
+        for try await batch in watch {
+            changes += batch
+            if changes.count >= n + 1 { break }
+        }
+        #expect(changes.count == n + 1)
+        #expect(changes.prefix(catalog.cache.limit / 2).allSatisfy { $0.typed != nil })
+        #expect(changes.dropFirst(catalog.cache.limit / 2).allSatisfy { $0.typed == nil })
+        let decoded = try changes.map { try $0.decode(PersistentVolume.self) }
+        #expect(decoded.map(\.name) == (0..<n).map { "pv-\($0)" } + ["pv-\(n - 1)"])
+        #expect(decoded.last?.phase == "Available")
+        let stored = try await catalog.read { tx in try tx.get(PersistentVolume.self, name: "pv-\(n - 1)") }
+        #expect(stored?.phase == "Available")
+        #expect(stored?.revision == Int64(n + 1))
+    }
+
     @Test func duplicateCreateIsAlreadyExists() async throws {
         let catalog = try SQLiteCatalog(path: path)
         try await catalog.write { tx in try tx.create(self.claim("a")) }
