@@ -45,6 +45,14 @@ public struct Change: Sendable {
         if let t = typed as? T { return t }
         return try object.decode(T.self)
     }
+
+    /// False only when the object certainly has no field named `member` at any depth: its stored
+    /// JSON (berth's own encoding, which writes every member name as `"name":`) never contains that
+    /// text. A watcher that only needs such a field tests this before paying for a decode.
+    public func mayHave(member: String) -> Bool {
+        if typed != nil { return true }
+        return object.data.range(of: Data("\"\(member)\":".utf8)) != nil
+    }
 }
 
 /// The catalog: berth's single source of truth. Every read-modify-write runs inside one `write`

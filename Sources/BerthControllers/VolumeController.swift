@@ -97,13 +97,13 @@ public final class VolumeController: Service, Sendable {
             if change.type != .deleted, work.isSynced(claim: key, revision: revision) { return }
             work.mark(claim: key, revision: revision)
             // the volume of a claim that changed or went away may be Released now
-            if let claim = try? change.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
+            if change.mayHave(member: "volumeName"), let claim = try? change.decode(PersistentVolumeClaim.self), !claim.volumeName.isEmpty {
                 work.mark(volume: claim.volumeName, revision: revision)
             }
         case PersistentVolume.info.kind:
             work.mark(volume: change.object.name, revision: revision)
             // the claim a PV names may need its bind finished or its state repaired
-            if let pv = try? change.decode(PersistentVolume.self), let ref = pv.spec.claimRef {
+            if change.mayHave(member: "claimRef"), let pv = try? change.decode(PersistentVolume.self), let ref = pv.spec.claimRef {
                 work.mark(claim: Key(ref.namespace ?? "", ref.name ?? ""), revision: revision)
             }
         case StorageClass.info.kind:

@@ -83,7 +83,8 @@ public final class WorkloadController: Service, Sendable {
         case StatefulSet.info.kind, Pod.info.kind:
             claimScan.withLock { $0 = true }
         case PersistentVolumeClaim.info.kind:
-            if change.type == .deleted || ((try? change.decode(PersistentVolumeClaim.self))?.metadata.isDeleting ?? false) {
+            if change.type == .deleted
+                || (change.mayHave(member: "deletionTimestamp") && ((try? change.decode(PersistentVolumeClaim.self))?.metadata.isDeleting ?? false)) {
                 claimScan.withLock { $0 = true }
             }
         default:

@@ -68,6 +68,25 @@ import Testing
         #expect(stored?.revision == Int64(n + 1))
     }
 
+    /// `mayHave(member:)` may say yes wrongly (a decode that finds nothing) but never no wrongly.
+    @Test func aChangeWithoutItsTypedValueTellsWhichMembersItCannotHave() throws {
+        var bound = volume("pv-a")
+        bound.spec.claimRef = ObjectReference(kind: "PersistentVolumeClaim", namespace: "default", name: "c", uid: "u")
+        bound.metadata.labels = ["note": "\"claimRef\": in a value"]
+        func change(_ pv: PersistentVolume, typed: Bool) -> Change {
+            Change(type: .added, object: StoredObject(kind: "PersistentVolume", namespace: "", name: pv.name, revision: 1, data: pv.jsonData()),
+                   typed: typed ? pv : nil)
+        }
+        #expect(change(bound, typed: false).mayHave(member: "claimRef"))
+        #expect(!change(volume("pv-b"), typed: false).mayHave(member: "claimRef"))
+        #expect(!change(volume("pv-b"), typed: false).mayHave(member: "deletionTimestamp"))
+        #expect(change(volume("pv-b"), typed: true).mayHave(member: "claimRef"))
+        var unbound = volume("pv-c")
+        unbound.metadata.annotations = ["x": "\"claimRef\": is only text here"]
+        // text inside a value is escaped, so it does not look like a member name
+        #expect(!change(unbound, typed: false).mayHave(member: "claimRef"))
+    }
+
     @Test func duplicateCreateIsAlreadyExists() async throws {
         let catalog = try SQLiteCatalog(path: path)
         try await catalog.write { tx in try tx.create(self.claim("a")) }
