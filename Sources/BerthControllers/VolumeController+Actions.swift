@@ -219,20 +219,29 @@ extension VolumeController {
     /// loop volume is adopted or re-attached, checked against the TYPE and UUID its PV records and
     /// mounted again (a reboot drops attachments and mounts); a host-path volume's directory must
     /// exist and carry its identity. A volume that cannot be brought back goes Failed with the reason
-    /// (VolumeUnavailable) and is never recreated; one that is back at a later start returns to Bound.
-    public func restoreVolumes() async {
+    /// (VolumeUnavailable) and is never recreated; one that is back later returns to Bound.
+    ///
+    /// `onlyLost`: the check of each full resync, while the agent runs. Only loop volumes are
+    /// looked at: one in Filesystem mode that is no longer mounted where berth put it (someone
+    /// unmounted it, or detached its device) is brought back the same way, so that nothing is written
+    /// into the empty directory below; a Block-mode link is re-pointed at its device; a volume that
+    /// could not be brought back is tried again.
+    public func restoreVolumes(onlyLost: Bool = false) async {
         let volumes: [PersistentVolume]
         do {
             volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
         } catch {
-            logger.error("cannot list volumes to check them at start", metadata: ["error": "\(error)"])
+            logger.error("cannot list volumes to check them", metadata: ["error": "\(error)"])
             return
         }
+        let mounted = onlyLost ? Set(Mount.table().filter { $0.major == 7 }.map(\.target)) : []
         for pv in volumes where pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
             && (pv.phase != "Failed" || pv.isUnavailable) {
             guard let by = pv.metadata.annotation(Keys.provisionedBy), let provisioner = provisioners[by],
                   let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
             else { continue }
+            let lost = onlyLost && pv.volumeMode != "Block" && !pv.isUnavailable && !mounted.contains(Mount.resolved(pool.volumePath(pv.name)))
+            if onlyLost, !(provisioner is LoopProvisioner) || (pv.volumeMode != "Block" && !pv.isUnavailable && !lost) { continue }
             do {
                 if let loop = provisioner as? LoopProvisioner {
                     _ = try await loop.restore(pv, in: pool)
@@ -245,17 +254,26 @@ extension VolumeController {
                         throw BerthError.conflict("PV \(pv.name): \(why); berth will not serve it as this volume")
                     }
                 }
-                if pv.isUnavailable {
+                if pv.isUnavailable || lost {
                     try await catalog.write { tx in
                         guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
-                        current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
-                        try tx.update(current)
-                        try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
+                        if pv.isUnavailable {
+                            current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
+                            try tx.update(current)
+                            try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
+                        } else {
+                            try self.event(tx, current.reference, "Warning", "VolumeRemounted",
+                                           "\(pool.volumePath(pv.name)) was no longer mounted; berth checked the filesystem's type and UUID and mounted it again")
+                        }
                     }
                 }
             } catch {
                 let message = "\(error)"
-                logger.error("a volume could not be brought back at start", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+                if onlyLost, pv.isUnavailable, pv.status?.message == message {
+                    logger.debug("a volume is still unavailable", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+                    continue
+                }
+                logger.error("a volume could not be brought back", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
                 try? await catalog.write { tx in
                     guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
                     guard current.status?.message != message || !current.isUnavailable else { return }

@@ -122,7 +122,11 @@ public final class VolumeController: Service, Sendable {
         do {
             try await sync(batch, submit: submit)
             submit.finish()
-            if await executed || batch.all { try await refreshNodes() }
+            let ran = await executed
+            // with this pass's disk work finished, and the next pass's not begun, loop volumes that
+            // lost their mount behind berth's back are brought back
+            if batch.all { await restoreVolumes(onlyLost: true) }
+            if ran || batch.all { try await refreshNodes() }
         } catch {
             submit.finish()
             _ = await executed

@@ -68,9 +68,18 @@ public enum Mount {
         }
     }
 
-    /// The mount at exactly `target`, if any (the last one, which is the one visible).
+    /// The mount at exactly `target`, if any (the last one, which is the one visible). `target` is
+    /// resolved first, as the kernel records it: a path through a symlink would otherwise never match.
     public static func entry(at target: String) -> Entry? {
-        table().last { $0.target == target }
+        let resolved = resolved(target)
+        return table().last { $0.target == resolved }
+    }
+
+    /// `path` with every symlink resolved (realpath), or `path` itself when it does not resolve.
+    public static func resolved(_ path: String) -> String {
+        guard let r = realpath(path, nil) else { return path }
+        defer { free(r) }
+        return String(cString: r)
     }
 
     /// mountinfo escapes space, tab, newline and backslash as octal.

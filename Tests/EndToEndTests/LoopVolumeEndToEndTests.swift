@@ -98,6 +98,35 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
+    /// While the agent runs, someone unmounts a volume, then detaches its device too: at the next
+    /// resync berth mounts the same filesystem again (same UUID, same data), with an event, so that
+    /// nothing is written into the empty directory below the mount point.
+    @Test func aVolumeUnmountedWhileTheAgentRunsIsMountedAgain() async throws {
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start(resync: 1)
+        try apply(claim("data", size: "32Mi"), agent)
+        let pv = try #require(try await volume(of: "data", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        let uuid = try #require(pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue)
+        let path = "\(pool)/\(name)"
+        #expect(shell("echo kept > '\(path)/data.txt' && sync").status == 0)
+        for behindTheBack in ["umount '\(path)'", "dev=$(findmnt -n -o SOURCE '\(path)') && case $dev in /dev/loop*) ;; *) exit 1 ;; esac && umount '\(path)' && losetup -d $dev"] {
+            #expect(shell(behindTheBack).status == 0)
+            #expect(try await eventually(timeout: .seconds(20)) { self.deviceOf(mountPoint: path).hasPrefix("/dev/loop") && shell("findmnt -n '\(path)'").status == 0 },
+                    "\(behindTheBack): not mounted again; agent log: \(agent.log().suffix(2000))")
+            #expect(shell("cat '\(path)/data.txt'").output == "kept\n")
+            #expect(shell("blkid -p -s UUID -o value \(deviceOf(mountPoint: path))").output.contains(uuid))
+        }
+        // one mount, not a stack of them, and an event that says what happened
+        #expect(shell("grep -c ' \(path) ' /proc/self/mountinfo").output.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        let described = try runCLI(["describe", "pv", name], socket: agent.socket)
+        #expect(described.stdout.contains("VolumeRemounted"), "\(described.stdout)")
+        #expect(try runCLI(["delete", "pvc", "data"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
+        #expect(leftovers().isEmpty)
+        _ = await agent.stop()
+    }
+
     @Test func blockModeAndXfsAndAMissingBackingFile() async throws {
         var agent = AgentProcess(stateDir: state)
         try await agent.start()
