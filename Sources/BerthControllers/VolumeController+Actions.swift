@@ -229,12 +229,20 @@ extension VolumeController {
     public func restoreVolumes(onlyLost: Bool = false) async {
         let volumes: [PersistentVolume]
         do {
-            volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
+            volumes = try await catalog.read { tx in
+                guard onlyLost else { return try tx.list(PersistentVolume.self) }
+                // a resync looks at loop volumes only: the others are not even decoded (a loop
+                // volume's stored JSON always holds its provisioner's name)
+                let marker = Data(Keys.loopProvisioner.utf8)
+                return try tx.listStored(kind: PersistentVolume.info.kind, namespace: nil)
+                    .filter { $0.data.range(of: marker) != nil }
+                    .map { try $0.decode(PersistentVolume.self) }
+            }
         } catch {
             logger.error("cannot list volumes to check them", metadata: ["error": "\(error)"])
             return
         }
-        let mounted = onlyLost ? Set(Mount.table().filter { $0.major == 7 }.map(\.target)) : []
+        let mounted = onlyLost && !volumes.isEmpty ? Set(Mount.table().filter { $0.major == 7 }.map(\.target)) : []
         for pv in volumes where pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
             && (pv.phase != "Failed" || pv.isUnavailable) {
             guard let by = pv.metadata.annotation(Keys.provisionedBy), let provisioner = provisioners[by],
