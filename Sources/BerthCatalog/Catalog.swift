@@ -20,6 +20,13 @@ public struct StoredObject: Sendable {
     public func decode<T: KubeObject>(_ type: T.Type) throws -> T {
         try T.decode(data: data)
     }
+
+    /// False only when the stored JSON certainly does not contain `text` (as berth encodes it:
+    /// member names as `"name":`, strings with only quotes, backslashes and control characters
+    /// escaped). A cheap test before a decode.
+    public func mayContain(_ text: String) -> Bool {
+        data.range(of: Data(text.utf8)) != nil
+    }
 }
 
 /// One entry of the change log: what a write did to one object.
@@ -50,8 +57,7 @@ public struct Change: Sendable {
     /// JSON (berth's own encoding, which writes every member name as `"name":`) never contains that
     /// text. A watcher that only needs such a field tests this before paying for a decode.
     public func mayHave(member: String) -> Bool {
-        if typed != nil { return true }
-        return object.data.range(of: Data("\"\(member)\":".utf8)) != nil
+        typed != nil || object.mayContain("\"\(member)\":")
     }
 }
 

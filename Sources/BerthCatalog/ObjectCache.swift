@@ -57,7 +57,10 @@ final class ObjectCache: Sendable {
 
     func merge(_ written: [String: Entry], removing deleted: [String]) {
         generations.withLock { g in
-            for (k, v) in written { g.insert(k, v, half: limit / 2) }
+            for (k, v) in written {
+                if let held = g.get(k), held.revision > v.revision { continue }
+                g.insert(k, v, half: limit / 2)
+            }
             for k in deleted where written[k] == nil { g.remove(k) }
         }
     }

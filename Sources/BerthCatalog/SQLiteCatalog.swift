@@ -296,7 +296,8 @@ final class GroupCommitWriter: Sendable {
                     revision = startRevision
                     try db.inTransaction(.immediate) {
                         for job in batch {
-                            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false, cache: self.cache)
+                            let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false, cache: self.cache,
+                                                       committedRevision: startRevision)
                             var outcome: Result<any Sendable, any Error> = .failure(BerthError.internalError("catalog job did not run"))
                             do {
                                 try db.inSavepoint {

@@ -12,19 +12,26 @@ final class SQLiteTransaction: CatalogTransaction {
     /// Objects this transaction wrote or decoded; they join the shared cache only after commit.
     private(set) var written: [String: ObjectCache.Entry] = [:]
     /// Previous values of `written` entries, so that a rolled-back savepoint can restore them
-    /// without copying the whole dictionary per savepoint.
+    /// without copying the whole dictionary per savepoint. Kept only while a savepoint is open: a
+    /// failed job is undone whole (its transaction object is dropped), and an undo log kept outside
+    /// savepoints would hold every object a large transaction replaced.
     private var writtenUndo: [(String, ObjectCache.Entry?)] = []
+    private var savepoints = 0
+    /// The newest revision known committed when this transaction began (its group's first revision):
+    /// only rows at or below it may go into the shared cache from a write transaction.
+    let committedRevision: Int64
 
     private func remember(_ key: String, _ entry: ObjectCache.Entry?) {
-        writtenUndo.append((key, written[key]))
+        if savepoints > 0 { writtenUndo.append((key, written[key])) }
         written[key] = entry
     }
 
-    init(db: Database, revision: Int64, readOnly: Bool, cache: ObjectCache) {
+    init(db: Database, revision: Int64, readOnly: Bool, cache: ObjectCache, committedRevision: Int64? = nil) {
         self.db = db
         self.revision = revision
         self.readOnly = readOnly
         self.cache = cache
+        self.committedRevision = committedRevision ?? revision
     }
 
     func fetch<T: KubeObject>(_ type: T.Type, namespace: String, name: String) throws -> T? {
@@ -85,9 +92,12 @@ final class SQLiteTransaction: CatalogTransaction {
             if let e = written[key], e.revision == stored.revision, let o = e.object as? T { return o }
             if let e = cache.get(key), e.revision == stored.revision, let o = e.object as? T { return o }
             let object = try stored.decode(T.self)
-            // not written by this transaction (that would be in `written`), so this is committed
-            // state, fit for the shared cache even from a write transaction
-            cache.put(key, ObjectCache.Entry(revision: stored.revision, object: object))
+            // a row newer than what was committed when the transaction began is a write of this
+            // transaction or of an earlier job in its group, which may still be rolled back (and its
+            // revision reused): only committed rows go into the shared cache
+            if stored.revision <= committedRevision {
+                cache.put(key, ObjectCache.Entry(revision: stored.revision, object: object))
+            }
             return object
         }
     }
@@ -368,6 +378,11 @@ final class SQLiteTransaction: CatalogTransaction {
 
     func withSavepoint<T>(_ body: () throws -> T) throws -> T {
         let (savedRevision, savedChanges, savedUndo) = (revision, changes.count, writtenUndo.count)
+        savepoints += 1
+        defer {
+            savepoints -= 1
+            if savepoints == 0 { writtenUndo.removeAll() }
+        }
         var result: T?
         do {
             try db.inSavepoint {

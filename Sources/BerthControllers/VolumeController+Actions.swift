@@ -220,75 +220,97 @@ extension VolumeController {
     /// mounted again (a reboot drops attachments and mounts); a host-path volume's directory must
     /// exist and carry its identity. A volume that cannot be brought back goes Failed with the reason
     /// (VolumeUnavailable) and is never recreated; one that is back later returns to Bound.
-    ///
-    /// `onlyLost`: the check of each full resync, while the agent runs. Only loop volumes are
-    /// looked at: one in Filesystem mode that is no longer mounted where berth put it (someone
-    /// unmounted it, or detached its device) is brought back the same way, so that nothing is written
-    /// into the empty directory below; a Block-mode link is re-pointed at its device; a volume that
-    /// could not be brought back is tried again.
-    public func restoreVolumes(onlyLost: Bool = false) async {
+    public func restoreVolumes() async {
+        let volumes: [PersistentVolume]
+        do {
+            volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
+        } catch {
+            logger.error("cannot list volumes to check them at start", metadata: ["error": "\(error)"])
+            return
+        }
+        for pv in volumes {
+            guard let (provisioner, pool) = checkable(pv) else { continue }
+            await bringBack(pv, provisioner, pool, lostMount: false)
+        }
+    }
+
+    /// The check of each full resync, while the agent runs: a loop volume in Filesystem mode that is
+    /// no longer mounted where berth put it (someone unmounted it, or detached its device) is brought
+    /// back as at start, so that nothing is written into the empty directory below its mount point;
+    /// one that could not be brought back is tried again. Runs inside a pass, after that pass's disk
+    /// work and before the next pass's, so it never races a deletion or an expansion.
+    func remountLostLoopVolumes() async {
         let volumes: [PersistentVolume]
         do {
             volumes = try await catalog.read { tx in
-                guard onlyLost else { return try tx.list(PersistentVolume.self) }
-                // a resync looks at loop volumes only: the others are not even decoded (a loop
-                // volume's stored JSON always holds its provisioner's name)
-                let marker = Data(Keys.loopProvisioner.utf8)
-                return try tx.listStored(kind: PersistentVolume.info.kind, namespace: nil)
-                    .filter { $0.data.range(of: marker) != nil }
+                // the other volumes are not even decoded: a loop volume's stored JSON names its provisioner
+                try tx.listStored(kind: PersistentVolume.info.kind, namespace: nil)
+                    .filter { $0.mayContain(Keys.loopProvisioner) }
                     .map { try $0.decode(PersistentVolume.self) }
             }
         } catch {
-            logger.error("cannot list volumes to check them", metadata: ["error": "\(error)"])
+            logger.warning("cannot list volumes to check their mounts", metadata: ["error": "\(error)"])
             return
         }
-        let mounted = onlyLost && !volumes.isEmpty ? Set(Mount.table().filter { $0.major == 7 }.map(\.target)) : []
-        for pv in volumes where pv.metadata.annotation(Keys.provisioning) == nil && pv.metadata.annotation(Keys.deleting) == nil
-            && (pv.phase != "Failed" || pv.isUnavailable) {
-            guard let by = pv.metadata.annotation(Keys.provisionedBy), let provisioner = provisioners[by],
-                  let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
-            else { continue }
-            let lost = onlyLost && pv.volumeMode != "Block" && !pv.isUnavailable && !mounted.contains(Mount.resolved(pool.volumePath(pv.name)))
-            if onlyLost, !(provisioner is LoopProvisioner) || (pv.volumeMode != "Block" && !pv.isUnavailable && !lost) { continue }
-            do {
-                if let loop = provisioner as? LoopProvisioner {
-                    _ = try await loop.restore(pv, in: pool)
-                } else {
-                    switch try await provisioner.verify(pv, pools: [pool]) {
-                    case .healthy: break
-                    case .missing(let why):
-                        throw BerthError.notFound("PV \(pv.name): its directory is missing (\(why)); berth will not create it again empty — restore it (is the pool's disk mounted?), or delete the claim")
-                    case .mismatched(let why):
-                        throw BerthError.conflict("PV \(pv.name): \(why); berth will not serve it as this volume")
-                    }
+        guard !volumes.isEmpty else { return }
+        let mounted = Set(Mount.table().filter { $0.major == 7 }.map(\.target))
+        for pv in volumes where pv.volumeMode == "Filesystem" {
+            guard let (provisioner, pool) = checkable(pv), provisioner is LoopProvisioner else { continue }
+            let lost = !pv.isUnavailable && !mounted.contains(Mount.resolved(pool.volumePath(pv.name)))
+            if lost || pv.isUnavailable { await bringBack(pv, provisioner, pool, lostMount: lost) }
+        }
+    }
+
+    /// The provisioner and pool of a volume berth may check: provisioned by berth, not being made or
+    /// deleted, and not Failed for another reason than being unavailable.
+    private func checkable(_ pv: PersistentVolume) -> (any VolumeProvisioner, StoragePool)? {
+        guard pv.metadata.annotation(Keys.provisioning) == nil, pv.metadata.annotation(Keys.deleting) == nil,
+              pv.phase != "Failed" || pv.isUnavailable,
+              let by = pv.metadata.annotation(Keys.provisionedBy), let provisioner = provisioners[by],
+              let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
+        else { return nil }
+        return (provisioner, pool)
+    }
+
+    /// Brings one volume back (or checks it), records the outcome on its PV.
+    private func bringBack(_ pv: PersistentVolume, _ provisioner: any VolumeProvisioner, _ pool: StoragePool, lostMount: Bool) async {
+        do {
+            if let loop = provisioner as? LoopProvisioner {
+                _ = try await loop.restore(pv, in: pool)
+            } else {
+                switch try await provisioner.verify(pv, pools: [pool]) {
+                case .healthy: break
+                case .missing(let why):
+                    throw BerthError.notFound("PV \(pv.name): its directory is missing (\(why)); berth will not create it again empty — restore it (is the pool's disk mounted?), or delete the claim")
+                case .mismatched(let why):
+                    throw BerthError.conflict("PV \(pv.name): \(why); berth will not serve it as this volume")
                 }
-                if pv.isUnavailable || lost {
-                    try await catalog.write { tx in
-                        guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
-                        if pv.isUnavailable {
-                            current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
-                            try tx.update(current)
-                            try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
-                        } else {
-                            try self.event(tx, current.reference, "Warning", "VolumeRemounted",
-                                           "\(pool.volumePath(pv.name)) was no longer mounted; berth checked the filesystem's type and UUID and mounted it again")
-                        }
-                    }
-                }
-            } catch {
-                let message = "\(error)"
-                if onlyLost, pv.isUnavailable, pv.status?.message == message {
-                    logger.debug("a volume is still unavailable", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
-                    continue
-                }
-                logger.error("a volume could not be brought back", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
-                try? await catalog.write { tx in
-                    guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
-                    guard current.status?.message != message || !current.isUnavailable else { return }
-                    current.setPhase("Failed", message: message, reason: PersistentVolume.unavailableReason)
+            }
+            guard pv.isUnavailable || lostMount else { return }
+            try await catalog.write { tx in
+                guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
+                if pv.isUnavailable {
+                    current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
                     try tx.update(current)
-                    try self.event(tx, current.reference, "Warning", PersistentVolume.unavailableReason, message)
+                    try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
+                } else {
+                    try self.event(tx, current.reference, "Warning", "VolumeRemounted",
+                                   "\(pool.volumePath(pv.name)) was no longer mounted; berth checked the filesystem's type and UUID and mounted it again")
                 }
+            }
+        } catch {
+            let message = "\(error)"
+            if pv.isUnavailable, pv.status?.message == message {
+                logger.debug("a volume is still unavailable", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+                return
+            }
+            logger.error("a volume could not be brought back", metadata: ["pv": "\(pv.name)", "error": "\(message)"])
+            try? await catalog.write { tx in
+                guard var current = try tx.get(PersistentVolume.self, name: pv.name), current.uid == pv.uid else { return }
+                guard current.status?.message != message || !current.isUnavailable else { return }
+                current.setPhase("Failed", message: message, reason: PersistentVolume.unavailableReason)
+                try tx.update(current)
+                try self.event(tx, current.reference, "Warning", PersistentVolume.unavailableReason, message)
             }
         }
     }

@@ -125,7 +125,7 @@ public final class VolumeController: Service, Sendable {
             let ran = await executed
             // with this pass's disk work finished, and the next pass's not begun, loop volumes that
             // lost their mount behind berth's back are brought back
-            if batch.all { await restoreVolumes(onlyLost: true) }
+            if batch.all { await remountLostLoopVolumes() }
             if ran || batch.all { try await refreshNodes() }
         } catch {
             submit.finish()

@@ -10,9 +10,7 @@ public struct HostPathProvisioner: VolumeProvisioner {
     public init() {}
 
     public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
-        let identity = VolumeIdentity(volume: volume.name, uid: volume.uid,
-                                      claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
-                                      provisioner: name)
+        let identity = Self.identity(of: volume)
         try await Blocking.run {
             do {
                 let root = try PoolMarker.openRoot(pool)
@@ -95,14 +93,23 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 guard let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty else { return .healthy }
                 let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
                 // a torn identity in a directory that holds nothing else is what a power loss leaves
-                // right after provisioning; beside other content it could be anyone's
-                if found == nil, try Self.holdsOnlyIdentity(dir) { return .healthy }
+                // right after provisioning: it is written again, whole and flushed, before any data
+                // joins it (beside other content, a torn identity could be anyone's)
+                if found == nil, try Self.holdsOnlyIdentity(dir) {
+                    try dir.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(Self.identity(of: volume))), durable: true)
+                    return .healthy
+                }
                 return found?.uid == volume.uid ? .healthy
                     : .mismatched("\(path) carries the identity of \(found?.volume ?? "an unreadable file"), not PV \(volume.name)")
             } catch let e as SystemError {
                 return .missing("\(path): \(e)")
             }
         }
+    }
+
+    static func identity(of volume: PersistentVolume) -> VolumeIdentity {
+        VolumeIdentity(volume: volume.name, uid: volume.uid, claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
+                       provisioner: Keys.hostPathProvisioner)
     }
 
     /// Whether a volume directory holds nothing but berth's identity file and its temporary file.

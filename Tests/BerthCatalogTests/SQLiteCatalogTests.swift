@@ -68,6 +68,26 @@ import Testing
         #expect(stored?.revision == Int64(n + 1))
     }
 
+    /// What a write transaction lists of its own writes (past the typed cap, read back from SQLite)
+    /// must not reach the shared cache: rolled back, its revisions are used again by the next writes.
+    @Test func rowsAWriteTransactionListsBeforeItRollsBackNeverReachTheCache() async throws {
+        let catalog = try SQLiteCatalog(path: path)
+        let n = catalog.cache.limit / 2 + 10
+        await #expect(throws: BerthError.self) {
+            try await catalog.write { tx in
+                for i in 0..<n { try tx.create(self.volume("pv-\(i)")) }
+                _ = try tx.list(PersistentVolume.self)
+                throw BerthError.invalid("rolled back")
+            }
+        }
+        let uids = try await catalog.write { tx in try (0..<n).map { try tx.create(self.volume("pv-\($0)")).uid } }
+        let listed = try await catalog.read { tx in try tx.list(PersistentVolume.self) }
+        let expected = Dictionary(uniqueKeysWithValues: (0..<n).map { ("pv-\($0)", uids[$0]) })
+        #expect(listed.count == n)
+        let stale = listed.filter { expected[$0.name] != $0.uid }.map(\.name)
+        #expect(stale.isEmpty, "\(stale.count) objects listed as they were before the rollback, e.g. \(stale.prefix(3))")
+    }
+
     /// `mayHave(member:)` may say yes wrongly (a decode that finds nothing) but never no wrongly.
     @Test func aChangeWithoutItsTypedValueTellsWhichMembersItCannotHave() throws {
         var bound = volume("pv-a")

@@ -92,6 +92,19 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir.sub("pool/pv-a")))
     }
 
+    /// A torn identity alone in its directory is written again by the check (as at start), so that
+    /// data written into the volume afterwards does not make it look like someone else's.
+    @Test func aTornIdentityAloneIsWrittenAgainByTheCheck() async throws {
+        try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: true)
+        try Data("{\"volume\":\"pv-a\",\"u\0\0".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/" + VolumeIdentity.fileName)))
+        let pv = volume("pv-a", uid: "u1")
+        #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) == .healthy)
+        try Data("ours".utf8).write(to: URL(fileURLWithPath: dir.sub("pool/pv-a/data")))
+        #expect(try await HostPathProvisioner().verify(pv, pools: [pool]) == .healthy)
+        let identity = try JSONDecoder().decode(VolumeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: dir.sub("pool/pv-a/" + VolumeIdentity.fileName))))
+        #expect(identity.uid == "u1")
+    }
+
     /// A torn identity file beside other content could be anyone's: neither provisioned over nor
     /// reported healthy.
     @Test func aTornIdentityBesideOtherContentIsNotAdopted() async throws {
