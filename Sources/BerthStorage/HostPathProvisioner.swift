@@ -20,14 +20,14 @@ public struct HostPathProvisioner: VolumeProvisioner {
                     // a crash while the identity was being written leaves only its temporary file, or
                     // (after a power loss) an identity file that is empty or torn: none of these is
                     // someone else's content, so long as the directory holds nothing else
-                    if let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty {
-                        let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
-                        let torn = try found == nil && Self.holdsOnlyIdentity(dir)
-                        guard found?.uid == volume.uid || torn else {
-                            throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(found.map { "\($0.volume) uid \($0.uid)" } ?? "unreadable identity file, beside other content")); berth will not reuse it — move it away or delete PV \(volume.name)")
-                        }
-                    } else if try !Self.holdsOnlyIdentity(dir) {
-                        throw BerthError.conflict("directory \(pool.volumePath(volume.name)) already exists with content that berth did not create; move it away so that PV \(volume.name) can be provisioned")
+                    let found = try Self.storedIdentity(in: dir)
+                    if case .of(let other) = found, other.uid != volume.uid {
+                        throw BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (\(other.volume) uid \(other.uid)); berth will not reuse it — move it away or delete PV \(volume.name)")
+                    }
+                    if case .of = found {} else if try !Self.holdsOnlyIdentity(dir) {
+                        throw found == .torn
+                            ? BerthError.conflict("directory \(pool.volumePath(volume.name)) belongs to another volume (unreadable identity file, beside other content); berth will not reuse it — move it away or delete PV \(volume.name)")
+                            : BerthError.conflict("directory \(pool.volumePath(volume.name)) already exists with content that berth did not create; move it away so that PV \(volume.name) can be provisioned")
                     }
                 }
                 _ = fchmod(dir.fd, 0o777)
@@ -67,8 +67,7 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 do { parent = try root.openDescendant(components.joined(separator: "/")) } catch let e as SystemError where e.errno == ENOENT { return }
                 if parent.kind(of: last) == .directory {
                     let dir = try parent.openChild(last)
-                    if let bytes = try dir.readFile(VolumeIdentity.fileName),
-                       let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes)), found.uid != volume.uid {
+                    if case .of(let found) = try Self.storedIdentity(in: dir), found.uid != volume.uid {
                         throw BerthError.conflict("PV \(volume.name): directory \(path) belongs to PV \(found.volume) (uid \(found.uid)); berth will not delete it")
                     }
                 }
@@ -90,17 +89,21 @@ public struct HostPathProvisioner: VolumeProvisioner {
                 let root: SafeDirectory
                 do { root = try PoolMarker.openRoot(pool) } catch let e as BerthError { return .missing(e.message) }
                 let dir = try root.openDescendant(relative)
-                guard let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty else { return .healthy }
-                let found = try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))
-                // a torn identity in a directory that holds nothing else is what a power loss leaves
-                // right after provisioning: it is written again, whole and flushed, before any data
-                // joins it (beside other content, a torn identity could be anyone's)
-                if found == nil, try Self.holdsOnlyIdentity(dir) {
+                switch try Self.storedIdentity(in: dir) {
+                case .none:
+                    return .healthy
+                case .of(let found):
+                    return found.uid == volume.uid ? .healthy : .mismatched("\(path) carries the identity of \(found.volume), not PV \(volume.name)")
+                case .torn:
+                    // a torn identity in a directory that holds nothing else is what a power loss leaves
+                    // right after provisioning: it is written again, whole and flushed, before any data
+                    // joins it (beside other content, a torn identity could be anyone's)
+                    guard try Self.holdsOnlyIdentity(dir) else {
+                        return .mismatched("\(path) carries the identity of an unreadable file, not PV \(volume.name)")
+                    }
                     try dir.writeFile(VolumeIdentity.fileName, contents: Array(try JSON.encode(Self.identity(of: volume))), durable: true)
                     return .healthy
                 }
-                return found?.uid == volume.uid ? .healthy
-                    : .mismatched("\(path) carries the identity of \(found?.volume ?? "an unreadable file"), not PV \(volume.name)")
             } catch let e as SystemError {
                 return .missing("\(path): \(e)")
             }
@@ -110,6 +113,18 @@ public struct HostPathProvisioner: VolumeProvisioner {
     static func identity(of volume: PersistentVolume) -> VolumeIdentity {
         VolumeIdentity(volume: volume.name, uid: volume.uid, claim: volume.spec.claimRef.map { "\($0.namespace ?? "")/\($0.name ?? "")" },
                        provisioner: Keys.hostPathProvisioner)
+    }
+
+    /// What a volume directory's identity file holds: nothing (absent, or emptied by a power loss),
+    /// a volume's identity, or bytes that do not parse (torn by a power loss, or not berth's).
+    enum StoredIdentity: Equatable {
+        case none, torn
+        case of(VolumeIdentity)
+    }
+
+    static func storedIdentity(in dir: SafeDirectory) throws -> StoredIdentity {
+        guard let bytes = try dir.readFile(VolumeIdentity.fileName), !bytes.isEmpty else { return .none }
+        return (try? JSONDecoder().decode(VolumeIdentity.self, from: Data(bytes))).map { .of($0) } ?? .torn
     }
 
     /// Whether a volume directory holds nothing but berth's identity file and its temporary file.
