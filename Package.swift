@@ -16,20 +16,17 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .target(name: "BerthModel", dependencies: [
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["README.md"]),
         .target(name: "CLoop"),
+        .target(name: "CSpawn"),
         .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(name: "BerthLinux", dependencies: [
-            "CLoop", "CBlkid",
-            .product(name: "Subprocess", package: "swift-subprocess"),
-            .product(name: "SystemPackage", package: "swift-system"),
+            "CLoop", "CBlkid", "CSpawn",
         ], exclude: ["README.md"]),
         .target(name: "BerthCatalog", dependencies: [
             "BerthModel", "CSQLiteConfig",
