@@ -54,14 +54,22 @@ public struct LoopProvisioner: VolumeProvisioner {
             // (the device will show exactly its bytes, and a sparse file probes faster than a cold
             // device), else of the device below
             let knownEmpty = fresh && BlockProbe.probe(imagePath) == .empty
+            let formatIfEmpty = creating && volume.metadata.annotation(Keys.provisioning) != nil
+            if knownEmpty, volume.volumeMode != "Block" {
+                // a file this call created is formatted before any device shows it: mkfs then writes
+                // through the page cache rather than through the loop device (faster, see
+                // docs/performance.md), and the device attached below shows the same bytes
+                try checkOrFormat(volume, at: imagePath, formatIfEmpty: formatIfEmpty, probedEmpty: true)
+            }
             let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)", adopt: !fresh)
             if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
             if volume.volumeMode == "Block" {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
             }
-            try checkOrFormat(volume, device: device, formatIfEmpty: creating && volume.metadata.annotation(Keys.provisioning) != nil,
-                              probedEmpty: knownEmpty)
+            if !knownEmpty {
+                try checkOrFormat(volume, at: device.path, formatIfEmpty: formatIfEmpty)
+            }
             try mount(volume, device: device, root: root, pool: pool)
             return device
         } catch let e as SystemError {
@@ -71,22 +79,22 @@ public struct LoopProvisioner: VolumeProvisioner {
         }
     }
 
-    /// The probe must show exactly the filesystem the PV records; an empty device is formatted
-    /// only while the PV is still being provisioned.
-    /// - Parameter probedEmpty: the backing file, created by this call and attached to a new device,
-    ///   was probed empty just now.
-    static func checkOrFormat(_ volume: PersistentVolume, device: LoopDevice, formatIfEmpty: Bool, probedEmpty: Bool = false) throws {
+    /// The probe of `path` (the volume's device, or its backing file before any device shows it)
+    /// must show exactly the filesystem the PV records; an empty one is formatted only while the
+    /// PV is still being provisioned.
+    /// - Parameter probedEmpty: `path`, a backing file created by the caller, was probed empty just now.
+    static func checkOrFormat(_ volume: PersistentVolume, at path: String, formatIfEmpty: Bool, probedEmpty: Bool = false) throws {
         let type = volume.metadata.annotation(Keys.fsType) ?? "ext4"
         guard let uuid = volume.metadata.annotation(Keys.fsUUID) else {
             throw BerthError.invalid("PV \(volume.name) has no \(Keys.fsUUID) annotation; berth cannot verify what its device holds and will not mount it")
         }
-        var probe = probedEmpty ? .empty : BlockProbe.probe(device.path)
+        var probe = probedEmpty ? .empty : BlockProbe.probe(path)
         if probe == .empty, formatIfEmpty {
-            try Filesystem.make(type, on: device.path, uuid: uuid)
-            probe = BlockProbe.probe(device.path, onlyType: type)
+            try Filesystem.make(type, on: path, uuid: uuid)
+            probe = BlockProbe.probe(path, onlyType: type)
         }
         guard case .found(let values) = probe, values["TYPE"] == type, values["UUID"]?.lowercased() == uuid.lowercased() else {
-            throw BerthError.conflict("PV \(volume.name): \(device.path) holds \(probe.summary), but the PV records \(type) with UUID \(uuid); berth will not format or mount it — inspect the backing file \(imageName(volume.name))")
+            throw BerthError.conflict("PV \(volume.name): \(path) holds \(probe.summary), but the PV records \(type) with UUID \(uuid); berth will not format or mount it — inspect the backing file \(imageName(volume.name))")
         }
     }
 
