@@ -46,11 +46,18 @@ extension VolumeController {
     /// Dynamic provisioning, step two: make the directory, then bind both sides in one commit.
     /// When the claim went away meanwhile, undo instead.
     func finishProvisioning(_ name: String) async throws {
-        let state = try await catalog.read { tx -> (PersistentVolume, PersistentVolumeClaim?)? in
-            guard let pv = try tx.get(PersistentVolume.self, name: name), pv.metadata.annotation(Keys.provisioning) != nil,
-                  let ref = pv.spec.claimRef else { return nil }
-            let claim = try tx.get(PersistentVolumeClaim.self, namespace: ref.namespace ?? "", name: ref.name ?? "")
-            return (pv, claim?.uid == ref.uid ? claim : nil)
+        // the intent and its claim as the pass that wrote them committed them, or as stored now; the
+        // bind below checks both again
+        let state: (PersistentVolume, PersistentVolumeClaim?)?
+        if let handed = handoff.withLock({ $0.removeValue(forKey: name) }) {
+            state = handed
+        } else {
+            state = try await catalog.read { tx -> (PersistentVolume, PersistentVolumeClaim?)? in
+                guard let pv = try tx.get(PersistentVolume.self, name: name), pv.metadata.annotation(Keys.provisioning) != nil,
+                      let ref = pv.spec.claimRef else { return nil }
+                let claim = try tx.get(PersistentVolumeClaim.self, namespace: ref.namespace ?? "", name: ref.name ?? "")
+                return (pv, claim?.uid == ref.uid ? claim : nil)
+            }
         }
         guard let (pv, claim) = state else { return }
         let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "")
@@ -76,16 +83,26 @@ extension VolumeController {
             throw error
         }
         Failpoint.hit("after-provision-directory")
-        try await catalog.write { tx in
+        let bound = try await catalog.write { tx -> PersistentVolume? in
             guard var current = try tx.get(PersistentVolume.self, name: name), current.uid == pv.uid,
                   current.metadata.annotation(Keys.provisioning) != nil,
                   let c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid,
                   c.volumeName.isEmpty || c.volumeName == name
-            else { return }
+            else { return nil }
             current.metadata.setAnnotation(Keys.provisioning, nil)
             try self.bind(tx, volume: current, claim: c)
-            try self.event(tx, c.reference, "Normal", "ProvisioningSucceeded",
-                           "Successfully provisioned volume \(name) at \(current.path ?? "") on node \(pool.node)")
+            return current
+        }
+        guard let bound else {
+            // the claim went away (or was bound elsewhere) while the volume was made: a pass reads
+            // the intent again and undoes it
+            work.mark(volume: name, revision: .max)
+            return
+        }
+        // the event in a commit of its own, after the bind: the claim is Bound a little sooner
+        try await catalog.write { tx in
+            try self.event(tx, claim.reference, "Normal", "ProvisioningSucceeded",
+                           "Successfully provisioned volume \(name) at \(bound.path ?? "") on node \(pool.node)")
         }
     }
 

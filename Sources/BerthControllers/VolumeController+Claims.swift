@@ -203,12 +203,11 @@ extension VolumeController {
         pv.metadata.addFinalizer(Keys.pvProtection)
         if pv.reclaimPolicy == "Delete" { pv.metadata.addFinalizer(Keys.reclaimFinalizer) }
         pv.setPhase("Pending")
-        try tx.create(pv)
+        let intent = try tx.create(pv)
         var c = claim
         c.metadata.setAnnotation(Keys.storageProvisioner, sc.provisioner)
         c.metadata.setAnnotation(Keys.betaStorageProvisioner, sc.provisioner)
-        try tx.update(c)
-        return SyncResult(actions: [.provision(pvName)])
+        return SyncResult(actions: [.provision(pvName)], provisioned: (intent, try tx.update(c)))
     }
 
     /// `syncBoundClaim`: keeps a bound claim's state true, and marks it Lost when its volume is gone.

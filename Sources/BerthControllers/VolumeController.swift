@@ -23,6 +23,9 @@ public final class VolumeController: Service, Sendable {
     let chunk = 512
     /// How long a pass waits after the first change before it starts.
     let debounce: Duration = .milliseconds(3)
+    /// Provisioning intents a pass has just committed, as committed, for the provisioning that
+    /// follows at once: it need not read them back (taken by `finishProvisioning`).
+    let handoff = Mutex<[String: (PersistentVolume, PersistentVolumeClaim)]>([:])
 
     public init(catalog: any Catalog, topology: Topology, provisioners: [any VolumeProvisioner],
                 resyncInterval: Duration = .seconds(15), logger: Logger) {
@@ -178,6 +181,7 @@ public final class VolumeController: Service, Sendable {
             // a mark from a change this chunk's transaction already saw is served
             work.done(claims: zip(keys, result).filter { !$0.1.failed }.map(\.0), seenUpTo: seen)
             for r in result {
+                if let (pv, claim) = r.provisioned { handoff.withLock { $0[pv.name] = (pv, claim) } }
                 for a in r.actions { submit.yield(a) }
                 if r.requeue { work.mark(claims: r.claims) }
             }
@@ -252,6 +256,8 @@ struct SyncResult: Sendable {
     var claims: [Key] = []
     var requeue = false
     var becameAvailable = false
+    /// A provisioning intent this sync wrote, and its claim, as written.
+    var provisioned: (PersistentVolume, PersistentVolumeClaim)?
     /// The sync was refused (see `chunkWrite`): a mark that came meanwhile still brings another pass.
     var failed = false
 }

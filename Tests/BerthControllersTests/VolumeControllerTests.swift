@@ -308,6 +308,25 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         let volumes = try await h.catalog.read { tx in try tx.list(PersistentVolume.self) }
         #expect(volumes.count == 1)
     }
+
+    /// A pass hands the intent it committed straight to the provisioning, which then does not read it
+    /// back; when the claim is deleted in between, the volume is made but not bound, and the next
+    /// pass (not the periodic resync) removes it and the intent.
+    @Test func aClaimDeletedWhileItsVolumeIsMadeIsUndoneByTheNextPass() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        let result = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        let (intent, claim) = try #require(result.provisioned)
+        #expect(claim.metadata.annotation(Keys.storageProvisioner) == "berth.io/hostpath")
+        h.controller.handoff.withLock { $0[intent.name] = (intent, claim) }
+        try await h.deleteClaim("c")
+        try await h.controller.finishProvisioning(intent.name)
+        #expect(h.controller.handoff.withLock { $0.isEmpty })
+        #expect(try await h.volume(intent.name)?.metadata.annotation(Keys.provisioning) == "true", "made, not bound")
+        await h.controller.pass()
+        #expect(try await h.volume(intent.name) == nil)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.pool.path)) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
+    }
 }
 
 @Suite struct EventPrunerTests {
