@@ -110,6 +110,11 @@ public final class WorkloadController: Service, Sendable {
     public func pass() async {
         do {
             let scan = claimScan.withLock { s in defer { s = false }; return s }
+            // with no StatefulSet and no pod only a claim scan can have work: found out on a reader,
+            // so that the catalog's one writer is not taken for every claim change
+            if !scan, try await catalog.read({ tx in try tx.keys(kind: StatefulSet.info.kind).isEmpty && tx.keys(kind: Pod.info.kind).isEmpty }) {
+                return
+            }
             let plan: Plan
             do {
                 plan = try await catalog.write(origin: Self.origin) { tx in try self.reconcile(tx, claimScan: scan) }
@@ -201,7 +206,8 @@ public final class WorkloadController: Service, Sendable {
         // bytes promised this pass to volumes not provisioned yet, per node, so that pods placed in one
         // pass spread instead of all seeing the same free space
         var reserved: [String: Int64] = [:]
-        let mounts = Set(Mount.table().map(\.target))
+        // read only when a pod may need it: this runs inside the catalog's one write transaction
+        let mounts = pods.contains { !$0.metadata.isDeleting } ? Set(Mount.table().map(\.target)) : []
         for pod in pods {
             let key = Key(pod.namespace, pod.name)
             if pod.metadata.isDeleting {
