@@ -100,8 +100,10 @@ public struct LoopProvisioner: VolumeProvisioner {
 
     static func mount(_ volume: PersistentVolume, device: LoopDevice, root: SafeDirectory, pool: StoragePool) throws {
         let target = pool.volumePath(volume.name)
-        _ = try root.makeChild(volume.name, mode: 0o755)
-        if let mounted = Mount.entry(at: target) {
+        // a mount point this call made has nothing mounted on it: the mount table (one read of
+        // /proc/self/mountinfo, longer the more mounts the host has) is read only for one that was there
+        let made = try root.makeChild(volume.name, mode: 0o755)
+        if !made, let mounted = Mount.entry(at: target) {
             guard mounted.major == 7, mounted.minor == UInt32(device.number) else {
                 throw BerthError.conflict("PV \(volume.name): \(target) already has another filesystem mounted on it (device \(mounted.major):\(mounted.minor)); unmount it")
             }
