@@ -99,10 +99,15 @@ extension VolumeController {
             work.mark(volume: name, revision: .max)
             return
         }
-        // the event in a commit of its own, after the bind: the claim is Bound a little sooner
-        try await catalog.write { tx in
-            try self.event(tx, claim.reference, "Normal", "ProvisioningSucceeded",
-                           "Successfully provisioned volume \(name) at \(bound.path ?? "") on node \(pool.node)")
+        // the event in a commit of its own, after the bind: the claim is Bound a little sooner. Like
+        // Kubernetes' events it is best effort: a crash or a failed write here loses it, nothing else
+        do {
+            try await catalog.write { tx in
+                try self.event(tx, claim.reference, "Normal", "ProvisioningSucceeded",
+                               "Successfully provisioned volume \(name) at \(bound.path ?? "") on node \(pool.node)")
+            }
+        } catch {
+            logger.warning("could not record the ProvisioningSucceeded event", metadata: ["volume": "\(name)", "error": "\(error)"])
         }
     }
 

@@ -126,6 +126,9 @@ public final class VolumeController: Service, Sendable {
             try await sync(batch, submit: submit)
             submit.finish()
             let ran = await executed
+            // an intent handed over but not taken (its volume's work had already run in this pass)
+            // is read afresh next time
+            handoff.withLock { $0.removeAll() }
             // with this pass's disk work finished, and the next pass's not begun, loop volumes that
             // lost their mount behind berth's back are brought back
             if batch.all { await remountLostLoopVolumes() }
@@ -133,6 +136,7 @@ public final class VolumeController: Service, Sendable {
         } catch {
             submit.finish()
             _ = await executed
+            handoff.withLock { $0.removeAll() }
             logger.error("volume controller pass failed; retrying at the next change or resync", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(200))
             work.markAll()

@@ -23,6 +23,22 @@ import Testing
         }
     }
 
+    /// More than a pipe holds, on both streams, and all of it read, with and without a time limit
+    /// (with one, the tool's exit is watched through a pidfd beside the pipes).
+    @Test func everythingAToolWritesIsRead() async throws {
+        let script = "head -c 300000 /dev/zero | tr '\\0' a; head -c 100000 /dev/zero | tr '\\0' b >&2"
+        for timeout: Duration? in [nil, .seconds(60)] {
+            let out = try await Blocking.run { try Filesystem.run(["sh", "-c", script], timeout: timeout) }
+            #expect(out.utf8.count == 300_000 && out.utf8.allSatisfy { $0 == UInt8(ascii: "a") })
+            do {
+                _ = try await Blocking.run { try Filesystem.run(["sh", "-c", script + "; exit 3"], timeout: timeout) }
+                Issue.record("a failing tool did not throw")
+            } catch let e as ToolError {
+                #expect(e.status == 3 && e.stderr.utf8.count == 100_000)
+            }
+        }
+    }
+
     /// The sbin directories are on the tool's PATH even when the agent's is not.
     @Test func sbinIsOnThePath() async throws {
         let path = try await Blocking.run { try Filesystem.run(["sh", "-c", "echo $PATH"]) }

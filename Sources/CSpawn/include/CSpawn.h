@@ -13,4 +13,8 @@ int berth_spawn(pid_t *pid, const char *path, char *const argv[], char *const en
 /* pipe2(O_CLOEXEC): 0, or an errno value. */
 int berth_pipe_cloexec(int fds[2]);
 
+/* pidfd_open(pid, 0): a descriptor that polls readable once the process has exited, or -1 (a
+   kernel before 5.3). */
+int berth_pidfd_open(pid_t pid);
+
 #endif
