@@ -231,8 +231,8 @@ public final class SQLiteCatalog: Catalog, Sendable {
 }
 
 /// Serialises writes onto one connection and commits whatever has queued up together, so that many
-/// concurrent requests share one fsync. Each job runs in its own savepoint: one failing job does not
-/// undo the others.
+/// concurrent requests share one fsync. Each job of a batch runs in its own savepoint: one failing
+/// job does not undo the others (a lone job needs none: its failure rolls the transaction back).
 final class GroupCommitWriter: Sendable {
     typealias Body = @Sendable (SQLiteTransaction) throws -> any Sendable
     struct Job: Sendable {
@@ -294,15 +294,22 @@ final class GroupCommitWriter: Sendable {
                     changes = []
                     written = [:]
                     revision = startRevision
+                    // a lone job needs no savepoint of its own: when it fails, the whole transaction
+                    // (which is only its own) rolls back
+                    let lone = batch.count == 1
                     try db.inTransaction(.immediate) {
                         for job in batch {
                             let tx = SQLiteTransaction(db: db, revision: revision, readOnly: false, cache: self.cache,
                                                        committedRevision: startRevision)
                             var outcome: Result<any Sendable, any Error> = .failure(BerthError.internalError("catalog job did not run"))
                             do {
-                                try db.inSavepoint {
+                                if lone {
                                     outcome = .success(try job.body(tx))
-                                    return .commit
+                                } else {
+                                    try db.inSavepoint {
+                                        outcome = .success(try job.body(tx))
+                                        return .commit
+                                    }
                                 }
                                 revision = tx.revision
                                 changes += tx.changes.map { c in
@@ -313,11 +320,15 @@ final class GroupCommitWriter: Sendable {
                                 written.merge(tx.written) { _, new in new }
                             } catch {
                                 outcome = .failure(Self.translate(error))
+                                if lone {
+                                    results.append(outcome)
+                                    return .rollback
+                                }
                             }
                             results.append(outcome)
                         }
                         if revision != startRevision {
-                            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision])
+                            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'revision'").execute(arguments: [revision])
                             try self.compact(db, revision: revision, previous: startRevision)
                         }
                         return .commit
