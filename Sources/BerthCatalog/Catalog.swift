@@ -120,6 +120,9 @@ public protocol CatalogTransaction: AnyObject {
     /// Available, unreserved PVs of one class and exact access-mode set, at least `minBytes`, smallest first.
     func volumeCandidates(storageClass: String, accessModes: AccessModeSet, volumeMode: String, minBytes: Int64,
                           limit: Int) throws -> [PersistentVolume]
+    /// Whether any Available, unreserved PV of the class exists (one index lookup): a claim of a
+    /// class that only provisions skips the search by access modes.
+    func hasAvailableVolumes(storageClass: String) throws -> Bool
     /// PVs whose claimRef names this claim.
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume]
     /// The names of all PVs, sorted.

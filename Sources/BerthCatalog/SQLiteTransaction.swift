@@ -347,6 +347,13 @@ final class SQLiteTransaction: CatalogTransaction {
         return try rows.map { try typedVolume($0) }
     }
 
+    func hasAvailableVolumes(storageClass: String) throws -> Bool {
+        try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT 1 FROM volume_index INDEXED BY volume_match
+            WHERE class = ? AND phase = 'Available' AND claim_name IS NULL AND deleting = 0 LIMIT 1
+            """), arguments: [storageClass]) != nil
+    }
+
     func volumesReserved(claimNamespace: String, claimName: String) throws -> [PersistentVolume] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT o.body, o.revision, o.name FROM volume_index v INDEXED BY volume_claim

@@ -97,6 +97,9 @@ extension VolumeController {
             return pv
         }
         if delayBinding { return nil }
+        // one lookup instead of one per access-mode group when the class has nothing Available (a
+        // class that only provisions)
+        guard try tx.hasAvailableVolumes(storageClass: claim.storageClass) else { return nil }
         let limit = claim.spec.selector == nil ? 1 : 100_000
         for modes in claim.accessModeSet.supersets {
             let candidates = try tx.volumeCandidates(storageClass: claim.storageClass, accessModes: modes,
