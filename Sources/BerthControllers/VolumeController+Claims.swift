@@ -97,11 +97,11 @@ extension VolumeController {
             return pv
         }
         if delayBinding { return nil }
-        // one lookup instead of one per access-mode group when the class has nothing Available (a
-        // class that only provisions)
-        guard try tx.hasAvailableVolumes(storageClass: claim.storageClass) else { return nil }
         let limit = claim.spec.selector == nil ? 1 : 100_000
-        for modes in claim.accessModeSet.supersets {
+        for (i, modes) in claim.accessModeSet.supersets.enumerated() {
+            // nothing in the claim's own mode set: when the class has nothing Available at all (a
+            // class that only provisions), one lookup saves the query of every other group
+            if i == 1, try !tx.hasAvailableVolumes(storageClass: claim.storageClass) { return nil }
             let candidates = try tx.volumeCandidates(storageClass: claim.storageClass, accessModes: modes,
                                                      volumeMode: claim.volumeMode, minBytes: claim.requestBytes, limit: limit)
             if let pv = candidates.first(where: { Binding.isCandidate($0, for: claim) }) { return pv }
