@@ -592,7 +592,9 @@ public final class WorkloadController: Service, Sendable {
         var st = stat()
         guard lstat(path, &st) == 0 else { return false }
         if st.st_mode & S_IFMT == S_IFLNK { return (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == target }
-        return mounts.map { $0.contains(path) } ?? Mount.isMountPoint(path)
+        // the mount table holds paths as the kernel resolved them (a state directory reached through
+        // a symlink appears under its real path)
+        return mounts.map { $0.contains(Mount.resolved(path)) } ?? Mount.isMountPoint(path)
     }
 
     /// Makes each volume appear at `<pod dir>/volumes/<volume>`: a bind mount of the volume's directory
@@ -637,7 +639,7 @@ public final class WorkloadController: Service, Sendable {
             let vols = try dir.openChild("volumes")
             for name in try vols.entries() {
                 let path = linkPath(key, name)
-                if vols.kind(of: name) == .directory, mounted.contains(path) { try Mount.unmount(path) }
+                if vols.kind(of: name) == .directory, mounted.contains(Mount.resolved(path)) { try Mount.unmount(path) }
                 try vols.removeShallow(name)
             }
             try dir.removeShallow("volumes")

@@ -145,6 +145,28 @@ import Testing
         await agent.stop()
     }
 
+    /// A state directory reached through a symlink (/var/lib/berth → /data/berth, say): the kernel's
+    /// mount table names the real path, and pods still come down, their bind mounts with them.
+    @Test func aStateDirectoryThroughASymlinkStillScalesDown() async throws {
+        let real = dir.sub("real-state")
+        let link = dir.sub("linked-state")
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        let agent = AgentProcess(stateDir: link)
+        try await agent.start()
+        #expect(try cli(["apply", "-f", "-"], agent, stdin: set(replicas: 1)).status == 0)
+        #expect(try await waitRunning(agent, ["web-0"]))
+        let mountPoint = "\(real)/pods/default/web-0/volumes/data"
+        func mounts() -> Int { Int(shell("grep -c ' \(mountPoint) ' /proc/self/mountinfo").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+        if getuid() == 0 { #expect(mounts() == 1) }
+        #expect(try cli(["scale", "statefulset", "web", "--replicas=0"], agent).status == 0)
+        #expect(try await eventually { try await agent.client.list(.pod, namespace: "default").items.isEmpty },
+                "the pod never went away; agent log: \(agent.log().suffix(1500))")
+        #expect(mounts() == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(real)/pods/default/web-0"))
+        await agent.stop()
+    }
+
     @Test func retentionPolicyDecidesWhatScalingAndDeletionKeep() async throws {
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
