@@ -28,17 +28,25 @@ public enum Filesystem {
     /// reports none, and the loop device that later shows it may have 4096-byte sectors (one with
     /// direct I/O on a 4Kn disk), on which a filesystem of 1 KiB blocks or 512-byte sectors would
     /// not mount. 4096 mounts on every sector size up to the page size.
-    public static func make(_ type: String, on target: String, uuid: String) throws {
+    /// - Parameter file: `target` opened (without following a symlink) by the caller: the tool is
+    ///   given this descriptor (as `/dev/fd/3`) rather than the path; errors still name `target`.
+    public static func make(_ type: String, on target: String, uuid: String, file: Int32? = nil) throws {
+        let given = file == nil ? target : "/dev/fd/3"
+        let command: [String]
         switch type {
         case "ext4":
             // the backing file is fresh and sparse, so it reads as zeros: nothing to zero again, and
             // nothing to discard (a discard of the whole device cost about 1.3 ms of an 8 ms mkfs here)
-            try run(["mkfs.ext4", "-q", "-b", "4096", "-U", uuid, "-m", "0", "-E", "assume_storage_prezeroed=1,nodiscard", target],
-                    timeout: makeTimeout)
+            command = ["mkfs.ext4", "-q", "-b", "4096", "-U", uuid, "-m", "0", "-E", "assume_storage_prezeroed=1,nodiscard", given]
         case "xfs":
-            try run(["mkfs.xfs", "-q", "-K", "-s", "size=4096", "-m", "uuid=\(uuid)", target], timeout: makeTimeout)
+            command = ["mkfs.xfs", "-q", "-K", "-s", "size=4096", "-m", "uuid=\(uuid)", given]
         default:
             throw ToolError(command: ["mkfs.\(type)"], status: -1, stderr: "berth formats only \(supported.joined(separator: " and "))")
+        }
+        do {
+            try run(command, timeout: makeTimeout, inheriting: file)
+        } catch let e as ToolError {
+            throw ToolError(command: e.command.map { $0 == given ? target : $0 }, status: e.status, stderr: e.stderr)
         }
     }
 
@@ -62,14 +70,14 @@ public enum Filesystem {
 
     /// Runs a tool to completion; a non-zero exit is a `ToolError` carrying its stderr. Returns
     /// what it wrote to stdout (the first MiB of each stream is kept). A tool still running after
-    /// `timeout`, when one is given, is killed.
+    /// `timeout`, when one is given, is killed. `inheriting` is a descriptor the tool gets as its 3.
     ///
     /// posix_spawn directly rather than swift-subprocess (docs/design.md): spawning /bin/true
     /// took 1.09 ms through swift-subprocess's `run` (its monitor and I/O threads, and the hops
     /// between them and the caller) and 0.52 ms through posix_spawn and waitpid; mkfs is on the
     /// path of every loop volume's creation. Callers are threads of the blocking pool.
     @discardableResult
-    public static func run(_ command: [String], timeout: Duration? = nil) throws -> String {
+    public static func run(_ command: [String], timeout: Duration? = nil, inheriting file: Int32? = nil) throws -> String {
         let executable: String
         var argv = command
         if let tool = command.first, let path = locate(tool) {
@@ -99,7 +107,7 @@ public enum Filesystem {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
-        let spawned = berth_spawn(&pid, executable, cArgs, cEnv, outPipe[1], errPipe[1])
+        let spawned = berth_spawn(&pid, executable, cArgs, cEnv, outPipe[1], errPipe[1], file ?? -1)
         close(outPipe[1])
         close(errPipe[1])
         defer {

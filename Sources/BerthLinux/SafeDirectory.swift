@@ -157,6 +157,21 @@ public final class SafeDirectory {
         return true
     }
 
+    /// Opens a regular file for reading without following a symlink; the caller closes the
+    /// descriptor. Tools and libraries that take a path are then given `/proc/self/fd/N` (or, for a
+    /// tool, the descriptor itself), so that they reach this file and nothing swapped in for it.
+    /// The corresponding call is `openat(O_NOFOLLOW)`.
+    public func openRegularFile(_ name: String) throws(SystemError) -> Int32 {
+        try Self.checkName(name, in: path)
+        let file = try sys("openat", "\(path)/\(name)") { openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        var st = stat()
+        guard fstat(file, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(file)
+            throw SystemError("openat", path: "\(path)/\(name)", errno: EINVAL)
+        }
+        return file
+    }
+
     /// Grows a regular file to `bytes` (never shrinks it) and flushes it.
     public func growFile(_ name: String, to bytes: Int64) throws(SystemError) {
         try Self.checkName(name, in: path)

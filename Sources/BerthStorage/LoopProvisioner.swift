@@ -52,14 +52,20 @@ public struct LoopProvisioner: VolumeProvisioner {
             }
             // the safe probe before mkfs (DESIGN §4.4): of the file itself when this call created it
             // (the device will show exactly its bytes, and a sparse file probes faster than a cold
-            // device), else of the device below
-            let knownEmpty = fresh && BlockProbe.probe(imagePath) == .empty
+            // device), else of the device below. The file is opened without following a symlink, and
+            // libblkid and mkfs reach it through that descriptor, never through its path (DESIGN §4.5)
+            var knownEmpty = false
             let formatIfEmpty = creating && volume.metadata.annotation(Keys.provisioning) != nil
-            if knownEmpty, volume.volumeMode != "Block" {
-                // a file this call created is formatted before any device shows it: mkfs then writes
-                // through the page cache rather than through the loop device (faster, see
-                // docs/performance.md), and the device attached below shows the same bytes
-                try checkOrFormat(volume, at: imagePath, formatIfEmpty: formatIfEmpty, probedEmpty: true)
+            if fresh {
+                let file = try root.openRegularFile(image)
+                defer { close(file) }
+                knownEmpty = BlockProbe.probe("/proc/self/fd/\(file)") == .empty
+                if knownEmpty, volume.volumeMode != "Block" {
+                    // a file this call created is formatted before any device shows it: mkfs then
+                    // writes through the page cache rather than through the loop device (faster, see
+                    // docs/performance.md), and the device attached below shows the same bytes
+                    try checkOrFormat(volume, at: imagePath, file: file, formatIfEmpty: formatIfEmpty, probedEmpty: true)
+                }
             }
             let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)", adopt: !fresh)
             if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
@@ -82,16 +88,20 @@ public struct LoopProvisioner: VolumeProvisioner {
     /// The probe of `path` (the volume's device, or its backing file before any device shows it)
     /// must show exactly the filesystem the PV records; an empty one is formatted only while the
     /// PV is still being provisioned.
-    /// - Parameter probedEmpty: `path`, a backing file created by the caller, was probed empty just now.
-    static func checkOrFormat(_ volume: PersistentVolume, at path: String, formatIfEmpty: Bool, probedEmpty: Bool = false) throws {
+    /// - Parameters:
+    ///   - file: `path` opened by the caller: probed and formatted through this descriptor.
+    ///   - probedEmpty: `path`, a backing file created by the caller, was probed empty just now.
+    static func checkOrFormat(_ volume: PersistentVolume, at path: String, file: Int32? = nil, formatIfEmpty: Bool,
+                              probedEmpty: Bool = false) throws {
         let type = volume.metadata.annotation(Keys.fsType) ?? "ext4"
         guard let uuid = volume.metadata.annotation(Keys.fsUUID) else {
             throw BerthError.invalid("PV \(volume.name) has no \(Keys.fsUUID) annotation; berth cannot verify what its device holds and will not mount it")
         }
-        var probe = probedEmpty ? .empty : BlockProbe.probe(path)
+        let probed = file.map { "/proc/self/fd/\($0)" } ?? path
+        var probe = probedEmpty ? .empty : BlockProbe.probe(probed)
         if probe == .empty, formatIfEmpty {
-            try Filesystem.make(type, on: path, uuid: uuid)
-            probe = BlockProbe.probe(path, onlyType: type)
+            try Filesystem.make(type, on: path, uuid: uuid, file: file)
+            probe = BlockProbe.probe(probed, onlyType: type)
         }
         guard case .found(let values) = probe, values["TYPE"] == type, values["UUID"]?.lowercased() == uuid.lowercased() else {
             throw BerthError.conflict("PV \(volume.name): \(path) holds \(probe.summary), but the PV records \(type) with UUID \(uuid); berth will not format or mount it — inspect the backing file \(imageName(volume.name))")

@@ -1,4 +1,5 @@
 import BerthLinux
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -37,6 +38,21 @@ import Testing
                 #expect(e.status == 3 && e.stderr.utf8.count == 100_000)
             }
         }
+    }
+
+    /// A file handed over by descriptor (how mkfs gets a backing file, so that it never follows a
+    /// path that could have been swapped for a symlink) is the tool's descriptor 3, and nothing else is.
+    @Test func aFileCanBeHandedOverAsDescriptor3() async throws {
+        let dir = TemporaryDirectory()
+        try Data("handed over".utf8).write(to: URL(fileURLWithPath: dir.sub("f")))
+        let root = try SafeDirectory(path: dir.path)
+        let file = try root.openRegularFile("f")
+        defer { close(file) }
+        let out = try await Blocking.run { try Filesystem.run(["sh", "-c", "cat /dev/fd/3; ls /proc/$$/fd"], inheriting: file) }
+        #expect(out.hasPrefix("handed over"))
+        #expect(out.dropFirst("handed over".count).split(separator: "\n").sorted() == ["0", "1", "2", "3"], "\(out)")
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("link"), withDestinationPath: dir.sub("f"))
+        #expect(throws: SystemError.self) { _ = try root.openRegularFile("link") }
     }
 
     /// The sbin directories are on the tool's PATH even when the agent's is not.
