@@ -276,9 +276,12 @@ extension VolumeController {
         }
         guard !volumes.isEmpty else { return }
         let mounted = Set(Mount.table().filter { $0.major == 7 }.map(\.target))
-        for pv in volumes where pv.volumeMode == "Filesystem" {
+        for pv in volumes {
             guard let (provisioner, pool) = checkable(pv), provisioner is LoopProvisioner else { continue }
-            let lost = !pv.isUnavailable && !mounted.contains(Mount.resolved(pool.volumePath(pv.name)))
+            // Filesystem mode: still mounted where berth put it; Block mode: the link still leads to
+            // the device its backing file is attached to
+            let lost = !pv.isUnavailable && (pv.volumeMode == "Block" ? !LoopProvisioner.linkIsCurrent(pv, in: pool)
+                                                                      : !mounted.contains(Mount.resolved(pool.volumePath(pv.name))))
             if lost || pv.isUnavailable { await bringBack(pv, provisioner, pool, lostMount: lost) }
         }
     }
@@ -315,6 +318,9 @@ extension VolumeController {
                     current.setPhase((current.spec.claimRef?.uid ?? "").isEmpty ? "Available" : "Bound")
                     try tx.update(current)
                     try self.event(tx, current.reference, "Normal", "VolumeRestored", "the volume's backing store is back")
+                } else if pv.volumeMode == "Block" {
+                    try self.event(tx, current.reference, "Warning", "VolumeReattached",
+                                   "\(pool.volumePath(LoopProvisioner.deviceLinkName(pv.name))) no longer led to the loop device of its backing file; berth attached the file again and re-pointed the link")
                 } else {
                     try self.event(tx, current.reference, "Warning", "VolumeRemounted",
                                    "\(pool.volumePath(pv.name)) was no longer mounted; berth checked the filesystem's type and UUID and mounted it again")

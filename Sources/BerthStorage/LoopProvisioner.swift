@@ -18,6 +18,16 @@ public struct LoopProvisioner: VolumeProvisioner {
     public static func imageName(_ volume: String) -> String { volume + ".img" }
     public static func deviceLinkName(_ volume: String) -> String { volume + ".dev" }
 
+    /// Whether a Block volume's link points at the loop device its backing file is attached to now
+    /// (false when the file is attached nowhere: detached behind berth's back, say, after which the
+    /// link's loop number may come to serve another file).
+    public static func linkIsCurrent(_ volume: PersistentVolume, in pool: StoragePool) -> Bool {
+        guard let device = LoopDevice.find(backing: pool.volumePath(imageName(volume.name))),
+              let target = try? FileManager.default.destinationOfSymbolicLink(atPath: pool.volumePath(deviceLinkName(volume.name)))
+        else { return false }
+        return target == device.path
+    }
+
     /// The size of the backing file for a request: rounded up to whole MiB.
     public static func fileBytes(for request: Int64) -> Int64 {
         let mib: Int64 = 1 << 20

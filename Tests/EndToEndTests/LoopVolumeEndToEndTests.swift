@@ -127,6 +127,34 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
+    /// A Block volume's device detached behind berth's back: at the next resync its file is attached
+    /// again and the link re-pointed, so the link never leads to a loop number another file may get.
+    @Test func aBlockVolumeDetachedWhileTheAgentRunsIsAttachedAgain() async throws {
+        let agent = AgentProcess(stateDir: state)
+        try await agent.start(resync: 1)
+        try apply(claim("raw", size: "16Mi", mode: "Block"), agent)
+        let pv = try #require(try await volume(of: "raw", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        let link = try #require(pv["spec"]?["local"]?["path"]?.stringValue)
+        let image = "\(pool)/\(name).img"
+        let device = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        #expect(device.hasPrefix("/dev/loop"))
+        #expect(shell("printf kept | dd of=\(device) conv=fsync status=none").status == 0)
+        #expect(shell("losetup -d \(device)").status == 0)
+        #expect(try await eventually(timeout: .seconds(20)) {
+            let now = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) ?? ""
+            return now.hasPrefix("/dev/loop") && shell("losetup -j '\(image)'").output.contains(now + ":")
+        }, "not attached again; agent log: \(agent.log().suffix(2000))")
+        let now = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        #expect(shell("head -c 4 \(now)").output == "kept")
+        let described = try runCLI(["describe", "pv", name], socket: agent.socket)
+        #expect(described.stdout.contains("VolumeReattached"), "\(described.stdout)")
+        #expect(try runCLI(["delete", "pvc", "raw"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
+        #expect(leftovers().isEmpty)
+        _ = await agent.stop()
+    }
+
     @Test func blockModeAndXfsAndAMissingBackingFile() async throws {
         var agent = AgentProcess(stateDir: state)
         try await agent.start()
