@@ -44,7 +44,8 @@ extension VolumeController {
     }
 
     /// Dynamic provisioning, step two: make the directory, then bind both sides in one commit.
-    /// When the claim went away meanwhile, undo instead.
+    /// When the claim went away meanwhile, undo instead (when it goes while the volume is being
+    /// made, the bind finds it gone and the next pass undoes it).
     func finishProvisioning(_ name: String) async throws {
         // the intent and its claim as the pass that wrote them committed them, or as stored now; the
         // bind below checks both again

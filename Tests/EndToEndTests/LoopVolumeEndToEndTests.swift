@@ -46,6 +46,13 @@ struct LoopVolumeEndToEndTests {
         return (loops + mounts).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Deletes a claim and waits for its PV to go; nothing of this test's (device, mount) may remain.
+    func deleteLeavingNothing(claim: String, volume: String, _ agent: AgentProcess) async throws {
+        #expect(try runCLI(["delete", "pvc", claim], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: volume) == nil })
+        #expect(leftovers().isEmpty)
+    }
+
     func deviceOf(mountPoint: String) -> String {
         shell("findmnt -n -o SOURCE --target '\(mountPoint)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -90,9 +97,7 @@ struct LoopVolumeEndToEndTests {
         #expect(shell("blkid -p -s UUID -o value \(deviceOf(mountPoint: path))").output.contains(uuid))
 
         // delete: mount, device and file go
-        #expect(try runCLI(["delete", "pvc", "data"], socket: agent.socket).status == 0)
-        #expect(try await eventually { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
-        #expect(leftovers().isEmpty)
+        try await deleteLeavingNothing(claim: "data", volume: name, agent)
         #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name).img"))
         #expect(!FileManager.default.fileExists(atPath: path))
         _ = await agent.stop()
@@ -121,9 +126,7 @@ struct LoopVolumeEndToEndTests {
         #expect(shell("grep -c ' \(path) ' /proc/self/mountinfo").output.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         let described = try runCLI(["describe", "pv", name], socket: agent.socket)
         #expect(described.stdout.contains("VolumeRemounted"), "\(described.stdout)")
-        #expect(try runCLI(["delete", "pvc", "data"], socket: agent.socket).status == 0)
-        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
-        #expect(leftovers().isEmpty)
+        try await deleteLeavingNothing(claim: "data", volume: name, agent)
         _ = await agent.stop()
     }
 
@@ -149,9 +152,7 @@ struct LoopVolumeEndToEndTests {
         #expect(shell("head -c 4 \(now)").output == "kept")
         let described = try runCLI(["describe", "pv", name], socket: agent.socket)
         #expect(described.stdout.contains("VolumeReattached"), "\(described.stdout)")
-        #expect(try runCLI(["delete", "pvc", "raw"], socket: agent.socket).status == 0)
-        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.persistentVolume, namespace: nil, name: name) == nil })
-        #expect(leftovers().isEmpty)
+        try await deleteLeavingNothing(claim: "raw", volume: name, agent)
         _ = await agent.stop()
     }
 
