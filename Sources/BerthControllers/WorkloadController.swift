@@ -98,8 +98,8 @@ public final class WorkloadController: Service, Sendable {
 
     /// Filesystem work decided in a transaction and done after it commits.
     struct Plan: Sendable {
-        /// Pods whose volumes should appear: pod key → (volume name, target path).
-        var materialise: [Key: [(String, String)]] = [:]
+        /// Pods whose volumes should appear.
+        var materialise: [Key: [VolumeSource]] = [:]
         /// Pods being deleted whose directories must go before their finalizer does.
         var tearDown: [Key] = []
         /// Whether a rolling update deleted a pod (a crash point for the tests).
@@ -228,7 +228,7 @@ public final class WorkloadController: Service, Sendable {
                 current = scheduled
             }
             if let volumes = try volumesReady(tx, pod: current) {
-                if current.phase != "Running" || !volumes.allSatisfy({ isMaterialised(key, $0.0, target: $0.1, mounts: mounts) }) {
+                if current.phase != "Running" || !volumes.allSatisfy({ isMaterialised(key, $0.name, target: $0.source, mounts: mounts) }) {
                     plan.materialise[key] = volumes
                 }
             }
@@ -568,20 +568,34 @@ public final class WorkloadController: Service, Sendable {
 
     // MARK: the kubelet's part
 
-    /// (volume name, path of the volume) for every claim of a scheduled pod, once all are bound and
-    /// their PVs are usable; nil while any is not.
-    func volumesReady(_ tx: any CatalogTransaction, pod: Pod) throws -> [(String, String)]? {
-        var out: [(String, String)] = []
+    /// One volume of a pod: what appears at `<pod dir>/volumes/<name>`, and from where.
+    struct VolumeSource: Sendable, Equatable {
+        var name: String
+        /// The PV's path: a directory, or (Block) the link to its device.
+        var source: String
+        /// The PV, when its source must be the mount point of its loop device's filesystem: a pod
+        /// must never get the empty directory below it (the volume unmounted behind berth's back).
+        var loopFilesystem: String?
+    }
+
+    /// The volumes of every claim of a scheduled pod, once all are bound and their PVs are usable;
+    /// nil while any is not.
+    func volumesReady(_ tx: any CatalogTransaction, pod: Pod) throws -> [VolumeSource]? {
+        var out: [VolumeSource] = []
         for (volume, claimName) in pod.claimVolumes {
             guard let claim = try tx.get(PersistentVolumeClaim.self, namespace: pod.namespace, name: claimName), claim.phase == "Bound",
                   let pv = try tx.get(PersistentVolume.self, name: claim.volumeName), pv.phase == "Bound", let path = pv.path else { return nil }
-            out.append((volume, path))
+            let isLoopFilesystem = pv.metadata.annotation(Keys.provisionedBy) == Keys.loopProvisioner && pv.volumeMode != "Block"
+            out.append(VolumeSource(name: volume, source: path, loopFilesystem: isLoopFilesystem ? pv.name : nil))
         }
         return out
     }
 
     func podDirectory(_ key: Key) -> String { "\(stateDir)/pods/\(key.namespace)/\(key.name)" }
     func linkPath(_ key: Key, _ volume: String) -> String { "\(podDirectory(key))/volumes/\(volume)" }
+
+    /// The block major of loop devices.
+    static let loopMajor: UInt32 = 7
 
     /// Whether pod volumes are bind mounts (the agent can mount: it runs as root) or symlinks.
     var usesBindMounts: Bool { Mount.isPermitted }
@@ -600,7 +614,7 @@ public final class WorkloadController: Service, Sendable {
     /// Makes each volume appear at `<pod dir>/volumes/<volume>`: a bind mount of the volume's directory
     /// when the agent can mount, else a symlink to it. A Block volume's path is the link to its device,
     /// so the pod gets a link to that link.
-    func materialise(_ key: Key, _ volumes: [(String, String)]) throws {
+    func materialise(_ key: Key, _ volumes: [VolumeSource]) throws {
         let root = try SafeDirectory.makeRoot(path: stateDir)
         _ = try root.makeChild("pods")
         let pods = try root.openChild("pods")
@@ -610,8 +624,12 @@ public final class WorkloadController: Service, Sendable {
         let dir = try ns.openChild(key.name)
         _ = try dir.makeChild("volumes")
         let vols = try dir.openChild("volumes")
-        for (name, source) in volumes {
+        for volume in volumes {
+            let (name, source) = (volume.name, volume.source)
             if isMaterialised(key, name, target: source) { continue }
+            if let pv = volume.loopFilesystem, Mount.entry(at: source)?.major != Self.loopMajor {
+                throw BerthError(.unavailable, "PV \(pv): its filesystem is not mounted at \(source) (unmounted behind berth's back?); the volume controller mounts it again at its next resync, and the pod starts then")
+            }
             var isDirectory: ObjCBool = false
             let sourceIsDirectory = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
             if usesBindMounts, sourceIsDirectory {

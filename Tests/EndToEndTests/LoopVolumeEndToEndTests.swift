@@ -130,6 +130,60 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
+    /// A pod that starts while its loop volume is unmounted behind berth's back must not get the
+    /// empty directory below the mount point (what it wrote there would vanish under the volume once
+    /// it is mounted again): it waits with a FailedMount event, and starts on the real filesystem.
+    @Test func aPodWaitsForItsLoopVolumeToBeMountedAgain() async throws {
+        let agent = AgentProcess(stateDir: state)
+        // a resync slow enough that the new pod comes before the volume is mounted again
+        try await agent.start(resync: 4)
+        let set = """
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: web}
+            spec:
+              serviceName: web
+              replicas: 1
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  containers: [{name: db, image: postgres:16}]
+              volumeClaimTemplates:
+              - metadata: {name: data}
+                spec:
+                  accessModes: [ReadWriteOnce]
+                  storageClassName: berth-loop
+                  resources: {requests: {storage: 32Mi}}
+            """
+        try apply(set, agent)
+        func runningUID() async throws -> String? {
+            let pod = try await agent.client.get(.pod, namespace: "default", name: "web-0")
+            guard pod?["status"]?["phase"]?.stringValue == "Running", pod?["metadata"]?["deletionTimestamp"] == nil else { return nil }
+            return pod?["metadata"]?["uid"]?.stringValue
+        }
+        #expect(try await eventually(timeout: .seconds(30)) { try await runningUID() != nil })
+        let first = try #require(try await runningUID())
+        let podPath = "\(state)/pods/default/web-0/volumes/data"
+        #expect(shell("echo kept > '\(podPath)/data.txt' && sync").status == 0)
+        let pv = try #require(try await volume(of: "data-web-0", agent))
+        let name = pv["metadata"]?["name"]?.stringValue ?? ""
+        let path = "\(pool)/\(name)"
+
+        // unmounted behind berth's back, then the pod deleted: the set makes a new one at once
+        #expect(shell("umount '\(path)'").status == 0)
+        #expect(try runCLI(["delete", "pod", "web-0"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await runningUID().map { $0 != first } ?? false },
+                "the new web-0 never ran; agent log: \(agent.log().suffix(2000))")
+        #expect(shell("cat '\(podPath)/data.txt'").output == "kept\n", "the pod did not get its volume's filesystem")
+        #expect(deviceOf(mountPoint: podPath).hasPrefix("/dev/loop"))
+
+        #expect(try runCLI(["delete", "statefulset", "web"], socket: agent.socket).status == 0)
+        #expect(try await eventually(timeout: .seconds(30)) { try await agent.client.get(.pod, namespace: "default", name: "web-0") == nil })
+        try await deleteLeavingNothing(claim: "data-web-0", volume: name, agent)
+        _ = await agent.stop()
+    }
+
     /// A Block volume's device detached behind berth's back: at the next resync its file is attached
     /// again and the link re-pointed, so the link never leads to a loop number another file may get.
     @Test func aBlockVolumeDetachedWhileTheAgentRunsIsAttachedAgain() async throws {
