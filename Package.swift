@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "berth-bench", dependencies: [
-            "BerthModel", "BerthCatalog", "BerthControllers", "BerthClient", "BerthTestSupport",
+            "BerthModel", "BerthCatalog", "BerthControllers", "BerthClient", "BerthTestSupport", "BerthLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BerthTestSupport", dependencies: ["BerthModel", "BerthClient", "BerthLinux"], exclude: ["README.md"]),
