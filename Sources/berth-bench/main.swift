@@ -308,9 +308,18 @@ func loopFloorOnce(in dir: String, _ i: Int) throws -> Double {
     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
     let t0 = ContinuousClock.now
     let fd = open(image, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-    guard fd >= 0, ftruncate(fd, 1 << 30) == 0, fsync(fd) == 0 else { throw BerthError.internalError("floor: cannot make \(image): errno \(errno)") }
+    guard fd >= 0 else { throw BerthError.internalError("floor: cannot create \(image): errno \(errno)") }
+    let made = ftruncate(fd, 1 << 30) == 0 && fsync(fd) == 0
+    let madeErrno = errno
     close(fd)
-    let (device, _) = try LoopDevice.attach(backing: image, tag: "berth-bench:floor", adopt: false)
+    let device: LoopDevice
+    do {
+        guard made else { throw BerthError.internalError("floor: cannot size \(image): errno \(madeErrno)") }
+        device = try LoopDevice.attach(backing: image, tag: "berth-bench:floor", adopt: false).device
+    } catch {
+        unlink(image)
+        throw error
+    }
     defer {
         try? Mount.unmount(target)
         try? device.detach()
