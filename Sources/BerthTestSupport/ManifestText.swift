@@ -34,4 +34,35 @@ public enum ManifestText {
 
         """
     }
+
+    /// A StatefulSet whose pods each get one claim, `data`, from its template; `cls: nil` leaves the
+    /// class out (the default class applies).
+    public static func statefulSet(_ name: String = "web", replicas: Int, start: Int? = nil, policy: String = "OrderedReady",
+                                   whenScaled: String = "Retain", whenDeleted: String = "Retain", cls: String? = nil,
+                                   size: String = "1Gi") -> String {
+        """
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: \(name)}
+        spec:
+          serviceName: \(name)
+          replicas: \(replicas)
+          podManagementPolicy: \(policy)
+        \(start.map { "  ordinals: {start: \($0)}" } ?? "")
+          persistentVolumeClaimRetentionPolicy: {whenScaled: \(whenScaled), whenDeleted: \(whenDeleted)}
+          selector: {matchLabels: {app: \(name)}}
+          template:
+            metadata: {labels: {app: \(name)}}
+            spec:
+              containers: [{name: db, image: postgres:16}]
+          volumeClaimTemplates:
+          - metadata: {name: data}
+            spec:
+              accessModes: [ReadWriteOnce]
+        \(cls.map { "      storageClassName: \($0)" } ?? "")
+              resources: {requests: {storage: \(size)}}
+        ---
+
+        """
+    }
 }

@@ -137,26 +137,7 @@ struct LoopVolumeEndToEndTests {
         let agent = AgentProcess(stateDir: state)
         // a resync slow enough that the new pod comes before the volume is mounted again
         try await agent.start(resync: 4)
-        let set = """
-            apiVersion: apps/v1
-            kind: StatefulSet
-            metadata: {name: web}
-            spec:
-              serviceName: web
-              replicas: 1
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec:
-                  containers: [{name: db, image: postgres:16}]
-              volumeClaimTemplates:
-              - metadata: {name: data}
-                spec:
-                  accessModes: [ReadWriteOnce]
-                  storageClassName: berth-loop
-                  resources: {requests: {storage: 32Mi}}
-            """
-        try apply(set, agent)
+        try apply(ManifestText.statefulSet(replicas: 1, cls: "berth-loop", size: "32Mi"), agent)
         func runningUID() async throws -> String? {
             let pod = try await agent.client.get(.pod, namespace: "default", name: "web-0")
             guard pod?["status"]?["phase"]?.stringValue == "Running", pod?["metadata"]?["deletionTimestamp"] == nil else { return nil }

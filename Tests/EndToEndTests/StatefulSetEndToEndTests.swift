@@ -12,28 +12,8 @@ import Testing
 
     func set(_ name: String = "web", replicas: Int, start: Int? = nil, policy: String = "OrderedReady",
              whenScaled: String = "Retain", whenDeleted: String = "Retain", cls: String? = nil) -> String {
-        """
-        apiVersion: apps/v1
-        kind: StatefulSet
-        metadata: {name: \(name)}
-        spec:
-          serviceName: \(name)
-          replicas: \(replicas)
-          podManagementPolicy: \(policy)
-        \(start.map { "  ordinals: {start: \($0)}" } ?? "")
-          persistentVolumeClaimRetentionPolicy: {whenScaled: \(whenScaled), whenDeleted: \(whenDeleted)}
-          selector: {matchLabels: {app: \(name)}}
-          template:
-            metadata: {labels: {app: \(name)}}
-            spec:
-              containers: [{name: db, image: postgres:16}]
-          volumeClaimTemplates:
-          - metadata: {name: data}
-            spec:
-              accessModes: [ReadWriteOnce]
-        \(cls.map { "      storageClassName: \($0)" } ?? "")
-              resources: {requests: {storage: 1Gi}}
-        """
+        ManifestText.statefulSet(name, replicas: replicas, start: start, policy: policy, whenScaled: whenScaled,
+                                 whenDeleted: whenDeleted, cls: cls)
     }
 
     func cli(_ args: [String], _ agent: AgentProcess, stdin: String? = nil) throws -> CLIResult {
