@@ -597,6 +597,20 @@ public final class WorkloadController: Service, Sendable {
     /// The block major of loop devices.
     static let loopMajor: UInt32 = 7
 
+    /// A berth.io/loop Filesystem volume must show its own loop device's filesystem at `path` (its
+    /// mount point `source`, or a pod's bind mount of it): never the empty directory below the
+    /// mount point, nor another filesystem.
+    func checkLoopFilesystem(_ pv: String, mountedAt path: String, source: String? = nil) throws {
+        let source = source ?? path
+        let image = "\((source as NSString).deletingLastPathComponent)/\(LoopProvisioner.imageName(pv))"
+        let entry = Mount.entry(at: path)
+        if let entry, entry.major == Self.loopMajor, let device = LoopDevice.find(backing: image), entry.minor == UInt32(device.number) {
+            return
+        }
+        let found = entry.map { "\($0.type) on device \($0.major):\($0.minor), not its loop device" } ?? "nothing mounted"
+        throw BerthError(.unavailable, "PV \(pv): \(source) has \(found) (unmounted behind berth's back?); berth mounts the volume again at the next full resync (every --resync seconds) and the pod starts then; if it cannot, `berth describe pv \(pv)` says why")
+    }
+
     /// Whether pod volumes are bind mounts (the agent can mount: it runs as root) or symlinks.
     var usesBindMounts: Bool { Mount.isPermitted }
 
@@ -627,9 +641,7 @@ public final class WorkloadController: Service, Sendable {
         for volume in volumes {
             let (name, source) = (volume.name, volume.source)
             if isMaterialised(key, name, target: source) { continue }
-            if let pv = volume.loopFilesystem, Mount.entry(at: source)?.major != Self.loopMajor {
-                throw BerthError(.unavailable, "PV \(pv): its filesystem is not mounted at \(source) (unmounted behind berth's back?); the volume controller mounts it again at its next resync, and the pod starts then")
-            }
+            if let pv = volume.loopFilesystem { try checkLoopFilesystem(pv, mountedAt: source) }
             var isDirectory: ObjCBool = false
             let sourceIsDirectory = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
             if usesBindMounts, sourceIsDirectory {
@@ -637,6 +649,15 @@ public final class WorkloadController: Service, Sendable {
                 if vols.kind(of: name) == .symlink { try vols.removeShallow(name) }
                 _ = try vols.makeChild(name, mode: 0o755)
                 try Mount.bind(source, at: linkPath(key, name))
+                if let pv = volume.loopFilesystem {
+                    // unmounted between the check and the bind: the pod would have the directory below
+                    do {
+                        try checkLoopFilesystem(pv, mountedAt: linkPath(key, name), source: source)
+                    } catch {
+                        try? Mount.unmount(linkPath(key, name))
+                        throw error
+                    }
+                }
             } else {
                 try vols.setSymlink(name, to: source)
             }
