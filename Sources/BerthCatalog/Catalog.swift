@@ -69,6 +69,7 @@ public struct Change: Sendable {
 public protocol Catalog: Sendable {
     /// Runs `body` in one write transaction. Everything it writes commits together, durably, or not at all.
     /// `origin` is stamped on the resulting changes, so that a controller can tell its own writes.
+    @discardableResult
     func write<T: Sendable>(origin: String?, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
     /// Runs `body` on a consistent read-only snapshot.
     func read<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T
@@ -87,6 +88,7 @@ extension Catalog {
     }
 
     /// A write without an origin.
+    @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
         try await write(origin: nil, body)
     }

@@ -38,8 +38,18 @@ final class ObjectCache: Sendable {
 
     private let generations = Mutex(Generations())
     let limit: Int
+    /// How many objects one transaction keeps typed for its changes and for this cache; past it, a
+    /// large transaction keeps only their bytes (so that applying 10,000 objects at once does not
+    /// hold them all typed until the watchers have read them).
+    let typedPerTransaction: Int
 
-    init(limit: Int = 4096) { self.limit = limit }
+    /// `limit` 8192: a chunk of the volume controller puts about 2,000 entries (its claims and the
+    /// volumes they will bind, prefetched, and what it wrote), and a prefetched entry must survive
+    /// the chunk before it.
+    init(limit: Int = 8192, typedPerTransaction: Int = 2048) {
+        self.limit = limit
+        self.typedPerTransaction = typedPerTransaction
+    }
 
     static func key(_ kind: String, _ namespace: String, _ name: String) -> String { "\(kind)/\(namespace)/\(name)" }
 

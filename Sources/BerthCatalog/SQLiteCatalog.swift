@@ -145,6 +145,7 @@ public final class SQLiteCatalog: Catalog, Sendable {
 
     public var currentRevision: Int64 { writer.revision }
 
+    @discardableResult
     public func write<T: Sendable>(origin: String?, _ body: @escaping @Sendable (any CatalogTransaction) throws -> T) async throws -> T {
         let result = try await writer.submit(origin: origin) { tx in try body(tx) as any Sendable }
         guard let typed = result as? T else { throw BerthError.internalError("catalog write returned an unexpected type") }

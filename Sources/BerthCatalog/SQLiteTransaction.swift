@@ -218,12 +218,11 @@ final class SQLiteTransaction: CatalogTransaction {
             .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
         let key = ObjectCache.key(kind, namespace, name)
         let stored = StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data)
-        // Past the first half-cache of objects, a transaction keeps only their bytes: the shared
-        // cache would not keep more of them after the commit anyway, and a 10,000-object apply would
+        // Past `typedPerTransaction` objects, a transaction keeps only their bytes: a 10,000-object apply would
         // otherwise hold every object typed until its watchers have read it (a change without its
         // typed value is decoded by whoever needs it; an object this transaction reads again comes
         // from SQLite, which holds the write)
-        guard changes.count < cache.limit / 2 else {
+        guard changes.count < cache.typedPerTransaction else {
             changes.append(Change(type: type, object: stored))
             remember(key, nil)
             return

@@ -41,7 +41,7 @@ import Testing
     /// change still decodes.
     @Test func aLargeTransactionKeepsOnlyTheBytesOfItsLaterObjects() async throws {
         let catalog = try SQLiteCatalog(path: path)
-        let n = catalog.cache.limit / 2 + 100
+        let n = catalog.cache.typedPerTransaction + 100
         let watch = try await catalog.watch(after: catalog.currentRevision)
         try await catalog.write { tx in
             for i in 0..<n { try tx.create(self.volume("pv-\(i)")) }
@@ -58,8 +58,8 @@ import Testing
             if changes.count >= n + 1 { break }
         }
         #expect(changes.count == n + 1)
-        #expect(changes.prefix(catalog.cache.limit / 2).allSatisfy { $0.typed != nil })
-        #expect(changes.dropFirst(catalog.cache.limit / 2).allSatisfy { $0.typed == nil })
+        #expect(changes.prefix(catalog.cache.typedPerTransaction).allSatisfy { $0.typed != nil })
+        #expect(changes.dropFirst(catalog.cache.typedPerTransaction).allSatisfy { $0.typed == nil })
         let decoded = try changes.map { try $0.decode(PersistentVolume.self) }
         #expect(decoded.map(\.name) == (0..<n).map { "pv-\($0)" } + ["pv-\(n - 1)"])
         #expect(decoded.last?.phase == "Available")
@@ -72,7 +72,7 @@ import Testing
     /// must not reach the shared cache: rolled back, its revisions are used again by the next writes.
     @Test func rowsAWriteTransactionListsBeforeItRollsBackNeverReachTheCache() async throws {
         let catalog = try SQLiteCatalog(path: path)
-        let n = catalog.cache.limit / 2 + 10
+        let n = catalog.cache.typedPerTransaction + 10
         await #expect(throws: BerthError.self) {
             try await catalog.write { tx in
                 for i in 0..<n { try tx.create(self.volume("pv-\(i)")) }
@@ -431,7 +431,7 @@ import Testing
     @Test func anIndexRowThatDisagreesWithItsObjectIsRewrittenWhole() async throws {
         let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
         let pv = volume()
-        try await catalog.write { tx in try tx.create(pv) }
+        _ = try await catalog.write { tx in try tx.create(pv) }
         // the row damaged behind the catalog's back (in columns a phase change does not write), then
         // missing altogether: each time the next phase change writes it whole again
         let damage = ["UPDATE volume_index SET class = 'wrong', volume_mode = 'Block' WHERE name = 'v'",
@@ -452,7 +452,7 @@ import Testing
         var claim = PersistentVolumeClaim(namespace: "ns", name: "c")
         claim.spec.accessModes = ["ReadWriteOnce"]
         claim.spec.resources = .init(requests: ["storage": Quantity(bytes: 1 << 30)])
-        try await catalog.write { [claim] tx in try tx.create(claim) }
+        _ = try await catalog.write { [claim] tx in try tx.create(claim) }
         func row() async throws -> [String] {
             try await catalog.pool.read { db in
                 let r = try Row.fetchOne(db, sql: "SELECT phase, volume_name, bind_completed FROM claim_index WHERE namespace = 'ns' AND name = 'c'")!
