@@ -12,6 +12,7 @@ import Foundation
 /// formatted and never mounted.
 public struct LoopProvisioner: VolumeProvisioner {
     public let name = Keys.loopProvisioner
+    let staging = LoopStaging()
 
     public init() {}
 
@@ -35,7 +36,17 @@ public struct LoopProvisioner: VolumeProvisioner {
     }
 
     public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
-        _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true) }
+        let staged = await staging.take(volume)
+        _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true, staged: staged) }
+    }
+
+    /// Formats the backing file ahead, in the staging directory, while the intent commits (see `LoopStaging`).
+    public func prepare(_ volume: PersistentVolume, in pool: StoragePool) {
+        staging.start(volume, in: pool)
+    }
+
+    public func discardPrepared(pools: [StoragePool]?) async -> [String] {
+        await staging.discard(pools: pools)
     }
 
     /// Brings an existing volume back after an agent restart or a reboot: adopts or re-attaches
@@ -45,14 +56,23 @@ public struct LoopProvisioner: VolumeProvisioner {
         try await Blocking.run { try Self.materialise(volume, in: pool, creating: false) }
     }
 
-    static func materialise(_ volume: PersistentVolume, in pool: StoragePool, creating: Bool) throws -> LoopDevice {
+    /// - Parameter staged: a file in the staging directory, formatted for this volume while its
+    ///   intent committed: it becomes the backing file unless one exists already.
+    static func materialise(_ volume: PersistentVolume, in pool: StoragePool, creating: Bool, staged: String? = nil) throws -> LoopDevice {
         let root = try PoolMarker.openRoot(pool)
         let image = imageName(volume.name)
         let imagePath = pool.volumePath(image)
         do {
             let bytes = fileBytes(for: volume.capacityBytes)
             var fresh = false
-            if creating {
+            // the file was checked before any device showed it: probed empty and then (Filesystem
+            // mode) formatted, TYPE and UUID checked — here, or while the intent committed (staged)
+            var knownFormatted = false
+            if creating, let staged, try LoopStaging.adopt(staged, as: image, in: root) {
+                fresh = true
+                knownFormatted = true
+            }
+            if creating, !fresh {
                 fresh = try root.createSparseFile(image, bytes: bytes)
                 // a file left by a crash inside createSparseFile may be short: it is ours (the PV is
                 // still an intent), so bring it to size
@@ -64,18 +84,18 @@ public struct LoopProvisioner: VolumeProvisioner {
             // (the device will show exactly its bytes, and a sparse file probes faster than a cold
             // device), else of the device below. The file is opened without following a symlink, and
             // libblkid and mkfs reach it through that descriptor, never through its path (DESIGN §4.5)
-            var knownEmpty = false
             let formatIfEmpty = creating && volume.metadata.annotation(Keys.provisioning) != nil
-            if fresh {
+            if fresh, !knownFormatted {
                 let file = try root.openRegularFile(image)
                 defer { close(file) }
-                knownEmpty = BlockProbe.probe("/proc/self/fd/\(file)") == .empty
-                if knownEmpty, volume.volumeMode != "Block" {
+                let empty = BlockProbe.probe("/proc/self/fd/\(file)") == .empty
+                if empty, volume.volumeMode != "Block" {
                     // a file this call created is formatted before any device shows it: mkfs then
                     // writes through the page cache rather than through the loop device (faster, see
                     // docs/performance.md), and the device attached below shows the same bytes
                     try checkOrFormat(volume, at: imagePath, file: file, formatIfEmpty: formatIfEmpty, probedEmpty: true)
                 }
+                knownFormatted = empty
             }
             let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)", adopt: !fresh)
             if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
@@ -83,7 +103,7 @@ public struct LoopProvisioner: VolumeProvisioner {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
             }
-            if !knownEmpty {
+            if !knownFormatted {
                 try checkOrFormat(volume, at: device.path, formatIfEmpty: formatIfEmpty)
             }
             try mount(volume, device: device, root: root, pool: pool)
