@@ -339,6 +339,7 @@ extension VolumeController {
                                    "\(pool.volumePath(pv.name)) was no longer mounted; berth checked the filesystem's type and UUID and mounted it again")
                 }
             }
+            volumesCameBack()
         } catch {
             let message = "\(error)"
             if pv.isUnavailable, pv.status?.message == message {

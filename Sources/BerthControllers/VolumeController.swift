@@ -27,8 +27,14 @@ public final class VolumeController: Service, Sendable {
     /// follows at once: it need not read them back (taken by `finishProvisioning`).
     let handoff = Mutex<[String: (PersistentVolume, PersistentVolumeClaim)]>([:])
 
+    /// Called when a volume that had lost its mount, its device or its backing store is back (an
+    /// event is all the catalog sees of that): the pods waiting for it can start now, not at the
+    /// workload controller's next resync.
+    let volumesCameBack: @Sendable () -> Void
+
     public init(catalog: any Catalog, topology: Topology, provisioners: [any VolumeProvisioner],
-                resyncInterval: Duration = .seconds(15), logger: Logger) {
+                resyncInterval: Duration = .seconds(15), logger: Logger, volumesCameBack: @escaping @Sendable () -> Void = {}) {
+        self.volumesCameBack = volumesCameBack
         self.catalog = catalog
         self.topology = topology
         self.provisioners = Dictionary(uniqueKeysWithValues: provisioners.map { ($0.name, $0) })

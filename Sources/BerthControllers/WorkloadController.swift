@@ -78,6 +78,11 @@ public final class WorkloadController: Service, Sendable {
         }
     }
 
+    /// Asks for a pass soon: something the catalog does not show changed (a volume was mounted again).
+    public func poke() {
+        signal.yield()
+    }
+
     func note(_ change: Change) {
         switch change.object.kind {
         case StatefulSet.info.kind, Pod.info.kind:

@@ -32,8 +32,11 @@ public enum Agent {
         let catalog = try SQLiteCatalog(path: stateDir + "/catalog.sqlite", logger: logger)
         try await bootstrap(catalog: catalog, stateDir: stateDir, logger: logger)
 
+        let workloads = WorkloadController(catalog: catalog, topology: topology, stateDir: stateDir,
+                                           resyncInterval: .seconds(options.resyncSeconds), logger: logger)
         let controller = VolumeController(catalog: catalog, topology: topology, provisioners: [HostPathProvisioner(), LoopProvisioner()],
-                                          resyncInterval: .seconds(options.resyncSeconds), logger: logger)
+                                          resyncInterval: .seconds(options.resyncSeconds), logger: logger,
+                                          volumesCameBack: { workloads.poke() })
         try await controller.refreshNodes()
         await controller.restoreVolumes()
 
@@ -64,8 +67,7 @@ public enum Agent {
                 logger: logger))
         }
         services.append(controller)
-        services.append(WorkloadController(catalog: catalog, topology: topology, stateDir: stateDir,
-                                           resyncInterval: .seconds(options.resyncSeconds), logger: logger))
+        services.append(workloads)
         services.append(EventPruner(catalog: catalog, logger: logger))
         // last in the list, so first to stop: ends open watches so the HTTP servers can drain
         services.append(CatalogCloser(catalog: catalog))
