@@ -43,9 +43,10 @@ final class ObjectCache: Sendable {
     /// hold them all typed until the watchers have read them).
     let typedPerTransaction: Int
 
-    /// `limit` 8192: a chunk of the volume controller puts about 2,000 entries (its claims and the
-    /// volumes they will bind, prefetched, and what it wrote), and a prefetched entry must survive
-    /// the chunk before it.
+    /// `limit` 8192: a chunk of the volume controller of 512 claims puts 2,000 entries or more (its
+    /// claims, the volumes they and the chunk before them may bind, prefetched, and what it wrote),
+    /// and a prefetched entry must survive the chunk before it. (An entry lost all the same costs a
+    /// decode on the writer, nothing else: every hit is checked against the stored revision.)
     init(limit: Int = 8192, typedPerTransaction: Int = 2048) {
         self.limit = limit
         self.typedPerTransaction = typedPerTransaction

@@ -136,7 +136,8 @@ public final class VolumeController: Service, Sendable {
             // is read afresh next time; work begun ahead of intents that no provisioning took
             // (rolled back, or their claim gone) is removed
             handoff.withLock { $0.removeAll() }
-            await discardPrepared(pools: nil)
+            // (at a full resync, everything such work may have left, whoever made it)
+            await discardPrepared(pools: batch.all ? topology.pools : nil)
             // with this pass's disk work finished, and the next pass's not begun, loop volumes that
             // lost their mount behind berth's back are brought back
             if batch.all { await remountLostLoopVolumes() }

@@ -36,7 +36,7 @@ public struct LoopProvisioner: VolumeProvisioner {
     }
 
     public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
-        let staged = await staging.take(volume)
+        let staged = await staging.take(volume, in: pool)
         _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true, staged: staged) }
     }
 
@@ -68,7 +68,9 @@ public struct LoopProvisioner: VolumeProvisioner {
             // the file was checked before any device showed it: probed empty and then (Filesystem
             // mode) formatted, TYPE and UUID checked — here, or while the intent committed (staged)
             var knownFormatted = false
-            if creating, let staged, try LoopStaging.adopt(staged, as: image, in: root) {
+            // a staged file that cannot be adopted (the staging directory gone, say) leaves the usual
+            // path: a backing file linked before the failure is found there and checked as after a crash
+            if creating, let staged, (try? LoopStaging.adopt(staged, as: image, in: root)) == true {
                 fresh = true
                 knownFormatted = true
             }

@@ -4,21 +4,26 @@ import Foundation
 import Synchronization
 
 /// Formats a loop volume's backing file while its provisioning intent commits, so that the commit
-/// (a durable SQLite transaction and the hops around it, about 0.6–1 ms of a 10 ms volume) is off
-/// the path from claim to mounted volume.
+/// (a durable SQLite transaction and the hops around it: about 1 ms on a quiet day, 2–13 ms on a
+/// noisy one, docs/performance.md) is off the path from claim to mounted volume.
 ///
 /// The file is made under `<pool>/.berth-staging/`, named after the PV and the filesystem UUID it
 /// records, and gets its real name (`<pool>/<pv>.img`) only when `provision` takes it, after the
 /// intent has committed — by `linkat`, which never replaces an existing file. So nothing outside
 /// the staging directory exists before the intent does (DESIGN §4: intent before any disk work),
-/// and the staging directory holds nothing anyone else relies on: what a crash leaves there is
-/// removed at the next start, what a pass made but did not use (its intent rolled back, or its
-/// claim gone) at the end of that pass.
+/// and no volume depends on a name in the staging directory: what a crash leaves there is removed
+/// at the next start, what a pass made but did not use (its intent rolled back, or its claim gone)
+/// at the end of that pass, and anything else at each full resync.
 ///
 /// The steps are those of a fresh volume: a new sparse file, the safe probe (it must be empty),
-/// mkfs with the PV's UUID, and the probe that checks TYPE and UUID.
+/// mkfs with the PV's UUID, the probe that checks TYPE and UUID, and an fsync.
+///
+/// At most `limit` stagings run at once: mkfs is CPU work, and a burst of thousands of claims would
+/// otherwise queue thousands of them ahead of every other job of the blocking pool. A volume that
+/// finds the limit reached is made after its commit, as without staging.
 final class LoopStaging: Sendable {
     static let directoryName = ".berth-staging"
+    static let limit = 4
 
     struct Staged: Sendable {
         let uuid: String
@@ -29,32 +34,38 @@ final class LoopStaging: Sendable {
     }
 
     private let started = Mutex<[String: Staged]>([:])
-    /// Staged files no `provision` can take any more (their intent was written again, by a chunk
-    /// that ran a second time): removed at the end of the pass.
-    private let unwanted = Mutex<[Staged]>([])
+    /// Staged files whose staging name must go at the end of the pass: those no `provision` can
+    /// take any more (their intent was written again by a chunk that ran a second time, or their
+    /// UUID or pool differs), and those taken (normally gone already; not when a crash-free
+    /// failure left the name after the link).
+    private let finished = Mutex<[Staged]>([])
+    private let running = Atomic<Int>(0)
 
     static func fileName(_ volume: String, uuid: String) -> String { "\(volume)-\(uuid).img" }
 
     func start(_ volume: PersistentVolume, in pool: StoragePool) {
         guard volume.volumeMode != "Block", let uuid = volume.metadata.annotation(Keys.fsUUID),
               volume.metadata.annotation(Keys.provisioning) != nil else { return }
+        guard running.add(1, ordering: .relaxed).newValue <= Self.limit else {
+            running.subtract(1, ordering: .relaxed)
+            return
+        }
         let fileName = Self.fileName(volume.name, uuid: uuid)
-        let ready = Task.detached {
+        let ready = Task.detached { [self] in
+            defer { running.subtract(1, ordering: .relaxed) }
             // when this fails, provision takes the usual path, and that reports what fails there
-            (try? await Blocking.run { try Self.stage(volume, as: fileName, in: pool) }) != nil
+            return (try? await Blocking.run { try Self.stage(volume, as: fileName, in: pool) }) != nil
         }
         let earlier = started.withLock { $0.updateValue(Staged(uuid: uuid, fileName: fileName, pool: pool, ready: ready), forKey: volume.name) }
-        if let earlier { unwanted.withLock { $0.append(earlier) } }
+        if let earlier { finished.withLock { $0.append(earlier) } }
     }
 
-    /// The staged file for `volume`, formatted with the UUID it records, once ready; nil when there
-    /// is none (the caller then makes the file itself).
-    func take(_ volume: PersistentVolume) async -> String? {
+    /// The staged file for `volume` in `pool`, formatted with the UUID the PV records, once ready;
+    /// nil when there is none (the caller then makes the file itself).
+    func take(_ volume: PersistentVolume, in pool: StoragePool) async -> String? {
         guard let staged = started.withLock({ $0.removeValue(forKey: volume.name) }) else { return nil }
-        guard await staged.ready.value, staged.uuid == volume.metadata.annotation(Keys.fsUUID) else {
-            unwanted.withLock { $0.append(staged) }
-            return nil
-        }
+        finished.withLock { $0.append(staged) }
+        guard await staged.ready.value, staged.uuid == volume.metadata.annotation(Keys.fsUUID), staged.pool == pool else { return nil }
         return staged.fileName
     }
 
@@ -64,7 +75,10 @@ final class LoopStaging: Sendable {
     static func adopt(_ staged: String, as image: String, in root: SafeDirectory) throws -> Bool {
         let staging = try root.openChild(directoryName)
         let linked = try staging.link(staged, to: root, as: image)
-        if linked { try root.sync() }
+        if linked {
+            try root.sync()
+            Failpoint.hit("loop-after-staged-link")
+        }
         try staging.removeShallow(staged)
         return linked
     }
@@ -73,16 +87,20 @@ final class LoopStaging: Sendable {
         let root = try PoolMarker.openRoot(pool)
         try root.makeChild(directoryName, mode: 0o700)
         let staging = try root.openChild(directoryName)
+        // a file of that name (a UUID collision) is not this call's: left alone, and not used
+        guard try staging.createSparseFile(fileName, bytes: LoopProvisioner.fileBytes(for: volume.capacityBytes)) else {
+            throw BerthError.conflict("PV \(volume.name): \(staging.path)/\(fileName) exists already")
+        }
         do {
-            guard try staging.createSparseFile(fileName, bytes: LoopProvisioner.fileBytes(for: volume.capacityBytes)) else {
-                throw BerthError.conflict("PV \(volume.name): \(staging.path)/\(fileName) exists already")
-            }
             let file = try staging.openRegularFile(fileName)
             defer { close(file) }
             guard BlockProbe.probe("/proc/self/fd/\(file)") == .empty else {
                 throw BerthError.conflict("PV \(volume.name): the new file \(staging.path)/\(fileName) is not empty")
             }
             try LoopProvisioner.checkOrFormat(volume, at: "\(staging.path)/\(fileName)", file: file, formatIfEmpty: true, probedEmpty: true)
+            // what mkfs wrote is on disk before the file can get its real name (mkfs flushes as it
+            // closes; this does not rely on it)
+            guard fsync(file) == 0 else { throw SystemError("fsync", path: "\(staging.path)/\(fileName)", errno: errno) }
             Failpoint.hit("loop-after-staging")
         } catch {
             try? staging.removeShallow(fileName)
@@ -90,18 +108,21 @@ final class LoopStaging: Sendable {
         }
     }
 
-    /// Removes staged files: those this process started that nothing took; with `pools`, everything
-    /// in their staging directories (at start, before any staging begins). Returns what could not
-    /// be removed (the next start tries again).
+    /// Removes staged files: those this process started whose staging name may remain (waiting for
+    /// any still running); with `pools`, everything in their staging directories — at start, before
+    /// any staging begins, and at the end of a full resync's pass, when no staging runs. A pool
+    /// whose disk is missing is skipped (its leftovers go once it is back). Returns what could not
+    /// be removed (tried again at the next full resync).
     func discard(pools: [StoragePool]?) async -> [String] {
         var problems: [String] = []
-        let left = started.withLock { s in defer { s.removeAll() }; return Array(s.values) } + unwanted.withLock { u in defer { u.removeAll() }; return u }
+        let left = started.withLock { s in defer { s.removeAll() }; return Array(s.values) } + finished.withLock { u in defer { u.removeAll() }; return u }
         for staged in left {
             _ = await staged.ready.value
             do {
                 try await Blocking.run {
-                    let staging = try PoolMarker.openRoot(staged.pool).openChild(Self.directoryName)
-                    try staging.removeShallow(staged.fileName)
+                    let root = try PoolMarker.openRoot(staged.pool)
+                    guard root.kind(of: Self.directoryName) == .directory else { return }
+                    try root.openChild(Self.directoryName).removeShallow(staged.fileName)
                 }
             } catch {
                 problems.append("cannot remove the staged file \(staged.pool.path)/\(Self.directoryName)/\(staged.fileName): \(error)")
@@ -122,4 +143,3 @@ final class LoopStaging: Sendable {
         return problems
     }
 }
-

@@ -30,8 +30,8 @@ struct LoopStagingTests {
         let stager = LoopStaging()
         let pv = intent("pvc-a")
         stager.start(pv, in: pool)
-        let name = try #require(await stager.take(pv))
-        #expect(await stager.take(pv) == nil, "a staged file is taken once")
+        let name = try #require(await stager.take(pv, in: pool))
+        #expect(await stager.take(pv, in: pool) == nil, "a staged file is taken once")
         let probed = shell("blkid -p -o export '\(staging)/\(name)'").output
         #expect(probed.contains("TYPE=ext4") && probed.contains("UUID=\(pv.metadata.annotation(Keys.fsUUID)!)"), "\(probed)")
         let root = try PoolMarker.openRoot(pool)
@@ -47,10 +47,29 @@ struct LoopStagingTests {
         let pv = intent("pvc-b")
         try Data("an earlier attempt's file".utf8).write(to: URL(fileURLWithPath: "\(pool.path)/pvc-b.img"))
         stager.start(pv, in: pool)
-        let name = try #require(await stager.take(pv))
+        let name = try #require(await stager.take(pv, in: pool))
         #expect(try !LoopStaging.adopt(name, as: "pvc-b.img", in: try PoolMarker.openRoot(pool)))
         #expect(try String(contentsOfFile: "\(pool.path)/pvc-b.img", encoding: .utf8) == "an earlier attempt's file")
         #expect(staged().isEmpty)
+    }
+
+    /// A burst of claims does not queue an mkfs per claim: past the limit, volumes are made after
+    /// their commit as without staging.
+    @Test func atMostALimitedNumberRunAtOnce() async throws {
+        _ = try PoolMarker.prepare(pool, stateDir: dir.sub("state"))
+        let stager = LoopStaging()
+        let burst = (0..<(LoopStaging.limit + 2)).map { intent("pvc-burst-\($0)") }
+        for pv in burst { stager.start(pv, in: pool) }
+        var taken = 0
+        for pv in burst where await stager.take(pv, in: pool) != nil { taken += 1 }
+        #expect(taken == LoopStaging.limit)
+        #expect(await stager.discard(pools: nil).isEmpty)
+        #expect(staged().isEmpty)
+        // and once they are done, staging starts again
+        let later = intent("pvc-later")
+        stager.start(later, in: pool)
+        #expect(await stager.take(later, in: pool) != nil)
+        _ = await stager.discard(pools: nil)
     }
 
     @Test func whatNoProvisioningTakesIsRemoved() async throws {
@@ -62,7 +81,7 @@ struct LoopStagingTests {
         stager.start(intent("pvc-twice"), in: pool)
         stager.start(intent("pvc-twice"), in: pool)
         stager.start(intent("pvc-other", uuid: "0b7e5a58-4c42-4a8e-9a4e-0f6f2d6b9a01"), in: pool)
-        #expect(await stager.take(intent("pvc-other", uuid: "5d0a77a4-3f7c-4c1e-8a1e-2a5cde0c7b02")) == nil)
+        #expect(await stager.take(intent("pvc-other", uuid: "5d0a77a4-3f7c-4c1e-8a1e-2a5cde0c7b02"), in: pool) == nil)
         #expect(await stager.discard(pools: nil).isEmpty)
         #expect(staged().isEmpty, "left: \(staged())")
         // what a crash left is removed at the next start, and only in the staging directory
