@@ -39,16 +39,6 @@ extension VolumeController {
         return !started.isEmpty
     }
 
-    /// Removes the work provisioners began ahead of intents that no provisioning took (see
-    /// `VolumeProvisioner.prepare`); with `pools`, everything such work left there.
-    func discardPrepared(pools: [StoragePool]?) async {
-        for provisioner in provisioners.values {
-            for problem in await provisioner.discardPrepared(pools: pools) {
-                logger.warning("cannot remove work begun ahead of a provisioning intent", metadata: ["problem": "\(problem)"])
-            }
-        }
-    }
-
     func provisioner(for pv: PersistentVolume) -> any VolumeProvisioner {
         pv.metadata.annotation(Keys.provisionedBy).flatMap { provisioners[$0] } ?? HostPathProvisioner()
     }
@@ -254,8 +244,6 @@ extension VolumeController {
     /// exist and carry its identity. A volume that cannot be brought back goes Failed with the reason
     /// (VolumeUnavailable) and is never recreated; one that is back later returns to Bound.
     public func restoreVolumes() async {
-        // what a crash left half-made ahead of an intent's commit is not any volume's yet
-        await discardPrepared(pools: topology.pools)
         let volumes: [PersistentVolume]
         do {
             volumes = try await catalog.read { tx in try tx.list(PersistentVolume.self) }

@@ -207,9 +207,6 @@ extension VolumeController {
         if pv.reclaimPolicy == "Delete" { pv.metadata.addFinalizer(Keys.reclaimFinalizer) }
         pv.setPhase("Pending")
         let intent = try tx.create(pv)
-        // a loop volume's file is formatted while this commits; nothing outside the pool's staging
-        // directory exists before the intent does
-        provisioners[sc.provisioner]?.prepare(intent, in: pool)
         var c = claim
         c.metadata.setAnnotation(Keys.storageProvisioner, sc.provisioner)
         c.metadata.setAnnotation(Keys.betaStorageProvisioner, sc.provisioner)

@@ -133,11 +133,8 @@ public final class VolumeController: Service, Sendable {
             submit.finish()
             let ran = await executed
             // an intent handed over but not taken (its volume's work had already run in this pass)
-            // is read afresh next time; work begun ahead of intents that no provisioning took
-            // (rolled back, or their claim gone) is removed
+            // is read afresh next time
             handoff.withLock { $0.removeAll() }
-            // (at a full resync, everything such work may have left, whoever made it)
-            await discardPrepared(pools: batch.all ? topology.pools : nil)
             // with this pass's disk work finished, and the next pass's not begun, loop volumes that
             // lost their mount behind berth's back are brought back
             if batch.all { await remountLostLoopVolumes() }
@@ -146,7 +143,6 @@ public final class VolumeController: Service, Sendable {
             submit.finish()
             _ = await executed
             handoff.withLock { $0.removeAll() }
-            await discardPrepared(pools: nil)
             logger.error("volume controller pass failed; retrying at the next change or resync", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(200))
             work.markAll()

@@ -201,19 +201,6 @@ public final class SafeDirectory {
         try sync()
     }
 
-    /// Gives the regular file `name` a second name, `newName` in `directory` (on the same
-    /// filesystem); false, and nothing changed, when `newName` exists already. Neither name is
-    /// followed if it is a symlink. The corresponding call is `linkat` (which never replaces).
-    public func link(_ name: String, to directory: SafeDirectory, as newName: String) throws(SystemError) -> Bool {
-        try Self.checkName(name, in: path)
-        try Self.checkName(newName, in: directory.path)
-        guard kind(of: name) == .file else { throw SystemError("linkat", path: "\(path)/\(name)", errno: EINVAL) }
-        if linkat(fd, name, directory.fd, newName, 0) == 0 { return true }
-        let e = Glibc.errno
-        if e == EEXIST { return false }
-        throw SystemError("linkat", path: "\(directory.path)/\(newName)", errno: e)
-    }
-
     /// Flushes this directory's entries to disk. The corresponding call is `fsync`.
     public func sync() throws(SystemError) {
         try sys("fsync", path) { fsync(fd) }

@@ -12,7 +12,6 @@ import Foundation
 /// formatted and never mounted.
 public struct LoopProvisioner: VolumeProvisioner {
     public let name = Keys.loopProvisioner
-    let staging = LoopStaging()
 
     public init() {}
 
@@ -36,17 +35,7 @@ public struct LoopProvisioner: VolumeProvisioner {
     }
 
     public func provision(_ volume: PersistentVolume, in pool: StoragePool) async throws {
-        let staged = await staging.take(volume, in: pool)
-        _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true, staged: staged) }
-    }
-
-    /// Formats the backing file ahead, in the staging directory, while the intent commits (see `LoopStaging`).
-    public func prepare(_ volume: PersistentVolume, in pool: StoragePool) {
-        staging.start(volume, in: pool)
-    }
-
-    public func discardPrepared(pools: [StoragePool]?) async -> [String] {
-        await staging.discard(pools: pools)
+        _ = try await Blocking.run { try Self.materialise(volume, in: pool, creating: true) }
     }
 
     /// Brings an existing volume back after an agent restart or a reboot: adopts or re-attaches
@@ -56,25 +45,14 @@ public struct LoopProvisioner: VolumeProvisioner {
         try await Blocking.run { try Self.materialise(volume, in: pool, creating: false) }
     }
 
-    /// - Parameter staged: a file in the staging directory, formatted for this volume while its
-    ///   intent committed: it becomes the backing file unless one exists already.
-    static func materialise(_ volume: PersistentVolume, in pool: StoragePool, creating: Bool, staged: String? = nil) throws -> LoopDevice {
+    static func materialise(_ volume: PersistentVolume, in pool: StoragePool, creating: Bool) throws -> LoopDevice {
         let root = try PoolMarker.openRoot(pool)
         let image = imageName(volume.name)
         let imagePath = pool.volumePath(image)
         do {
             let bytes = fileBytes(for: volume.capacityBytes)
             var fresh = false
-            // the file was checked before any device showed it: probed empty and then (Filesystem
-            // mode) formatted, TYPE and UUID checked — here, or while the intent committed (staged)
-            var knownFormatted = false
-            // a staged file that cannot be adopted (the staging directory gone, say) leaves the usual
-            // path: a backing file linked before the failure is found there and checked as after a crash
-            if creating, let staged, (try? LoopStaging.adopt(staged, as: image, in: root)) == true {
-                fresh = true
-                knownFormatted = true
-            }
-            if creating, !fresh {
+            if creating {
                 fresh = try root.createSparseFile(image, bytes: bytes)
                 // a file left by a crash inside createSparseFile may be short: it is ours (the PV is
                 // still an intent), so bring it to size
@@ -86,18 +64,18 @@ public struct LoopProvisioner: VolumeProvisioner {
             // (the device will show exactly its bytes, and a sparse file probes faster than a cold
             // device), else of the device below. The file is opened without following a symlink, and
             // libblkid and mkfs reach it through that descriptor, never through its path (DESIGN §4.5)
+            var knownEmpty = false
             let formatIfEmpty = creating && volume.metadata.annotation(Keys.provisioning) != nil
-            if fresh, !knownFormatted {
+            if fresh {
                 let file = try root.openRegularFile(image)
                 defer { close(file) }
-                let empty = BlockProbe.probe("/proc/self/fd/\(file)") == .empty
-                if empty, volume.volumeMode != "Block" {
+                knownEmpty = BlockProbe.probe("/proc/self/fd/\(file)") == .empty
+                if knownEmpty, volume.volumeMode != "Block" {
                     // a file this call created is formatted before any device shows it: mkfs then
                     // writes through the page cache rather than through the loop device (faster, see
                     // docs/performance.md), and the device attached below shows the same bytes
                     try checkOrFormat(volume, at: imagePath, file: file, formatIfEmpty: formatIfEmpty, probedEmpty: true)
                 }
-                knownFormatted = empty
             }
             let (device, adopted) = try LoopDevice.attach(backing: imagePath, tag: "berth:\(volume.name)", adopt: !fresh)
             if adopted, creating, try device.size() < bytes { try device.refreshCapacity() }
@@ -105,7 +83,7 @@ public struct LoopProvisioner: VolumeProvisioner {
                 try root.setSymlink(deviceLinkName(volume.name), to: device.path)
                 return device
             }
-            if !knownFormatted {
+            if !knownEmpty {
                 try checkOrFormat(volume, at: device.path, formatIfEmpty: formatIfEmpty)
             }
             try mount(volume, device: device, root: root, pool: pool)

@@ -61,19 +61,6 @@ public protocol VolumeProvisioner: Sendable {
     /// Grows `volume`'s backing store (and its filesystem) to hold `bytes`; idempotent. Returns how
     /// it grew, for the event.
     func expand(_ volume: PersistentVolume, in pool: StoragePool, to bytes: Int64) async throws -> String
-    /// Starts, while `volume`'s provisioning intent is being committed, work that `provision` then
-    /// takes over. It may leave things behind only where `discardPrepared` removes them: a crash, or
-    /// an intent that never commits, must not leak anything.
-    func prepare(_ volume: PersistentVolume, in pool: StoragePool)
-    /// Removes what `prepare` made and no `provision` took: at the end of every pass what this
-    /// process started; with `pools`, at start, everything found there (a crash left it). Returns
-    /// what could not be removed, for the log.
-    func discardPrepared(pools: [StoragePool]?) async -> [String]
-}
-
-extension VolumeProvisioner {
-    public func prepare(_ volume: PersistentVolume, in pool: StoragePool) {}
-    public func discardPrepared(pools: [StoragePool]?) async -> [String] { [] }
 }
 
 public enum VolumeHealth: Sendable, Equatable {

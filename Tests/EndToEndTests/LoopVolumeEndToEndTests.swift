@@ -53,11 +53,6 @@ struct LoopVolumeEndToEndTests {
         #expect(leftovers().isEmpty)
     }
 
-    /// What is in the pool's staging directory (files formatted ahead of their intent's commit).
-    func staged() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: pool + "/.berth-staging")) ?? []).sorted()
-    }
-
     func deviceOf(mountPoint: String) -> String {
         shell("findmnt -n -o SOURCE --target '\(mountPoint)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -310,34 +305,6 @@ struct LoopVolumeEndToEndTests {
         _ = await agent.stop()
     }
 
-    /// A crash once a volume's file has been formatted ahead in the staging directory (before or
-    /// just after its intent commits): the next start empties the staging directory, and the claim
-    /// still gets one volume, formatted with the UUID its PV records.
-    @Test(arguments: ["loop-after-staging", "loop-after-staged-link"])
-    func aCrashWhileAVolumeIsFormattedAheadLeavesNothingBehind(failpoint: String) async throws {
-        var agent = AgentProcess(stateDir: state)
-        try await agent.start(failpoint: failpoint)
-        // the claim commits before any staging starts; the reply may be lost to the crash
-        _ = try runCLI(["apply", "-f", "-"], socket: agent.socket, stdin: claim("early", size: "16Mi"))
-        // the agent dies (SIGKILL) right after formatting the staged file (proof the staging ran),
-        // or once the staged file also has its real name
-        #expect(await agent.waitForExit(timeout: .seconds(30)) == SIGKILL)
-        #expect(!staged().isEmpty, "the crash should have left the staged file")
-        let linked = ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { $0.hasSuffix(".img") }
-        #expect(linked.count == (failpoint == "loop-after-staged-link" ? 1 : 0), "backing files after the crash: \(linked)")
-        agent = AgentProcess(stateDir: state)
-        try await agent.start()
-        let pv = try #require(try await volume(of: "early", agent))
-        let name = pv["metadata"]?["name"]?.stringValue ?? ""
-        let device = deviceOf(mountPoint: "\(pool)/\(name)")
-        #expect(shell("blkid -p -s UUID -o value \(device)").output.trimmingCharacters(in: .whitespacesAndNewlines)
-                    == pv["metadata"]?["annotations"]?[Keys.fsUUID]?.stringValue)
-        #expect(staged().isEmpty, "left in the staging directory: \(staged())")
-        try await deleteLeavingNothing(claim: "early", volume: name, agent)
-        #expect(!FileManager.default.fileExists(atPath: "\(pool)/\(name).img"))
-        _ = await agent.stop()
-    }
-
     /// kill -9 at random moments while loop volumes are made and deleted (an attach, an mkfs or a
     /// mount may be under way, and a tool the agent started outlives it), several times in a row: the
     /// agent that stays up ends with each claim on one mounted device that carries the UUID its PV
@@ -364,8 +331,6 @@ struct LoopVolumeEndToEndTests {
             let name = pv["metadata"]?["name"]?.stringValue ?? ""
             return [name, name + ".img"]
         }), "\(context): the pool holds \(volumes.sorted())")
-        // a file made ahead for a claim deleted meanwhile goes at the end of its pass
-        #expect(try await eventually(timeout: .seconds(30)) { staged().isEmpty }, "\(context): left in the staging directory: \(staged())")
         // and all of it goes away
         let claims = try await agent.client.list(.persistentVolumeClaim, namespace: nil).items.compactMap { $0["metadata"]?["name"]?.stringValue }
         if !claims.isEmpty { #expect(try runCLI(["delete", "pvc"] + claims, socket: agent.socket).status == 0) }
