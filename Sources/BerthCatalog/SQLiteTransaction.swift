@@ -218,10 +218,10 @@ final class SQLiteTransaction: CatalogTransaction {
             .execute(arguments: [revision, type.rawValue, kind, namespace, name, data])
         let key = ObjectCache.key(kind, namespace, name)
         let stored = StoredObject(kind: kind, namespace: namespace, name: name, revision: revision, data: data)
-        // Past `typedPerTransaction` objects, a transaction keeps only their bytes: a 10,000-object apply would
-        // otherwise hold every object typed until its watchers have read it (a change without its
-        // typed value is decoded by whoever needs it; an object this transaction reads again comes
-        // from SQLite, which holds the write)
+        // Past `typedPerTransaction` objects, a transaction keeps only their bytes: a 10,000-object
+        // apply would otherwise hold every object typed until its watchers have read it (a change
+        // without its typed value is decoded by whoever needs it; an object this transaction reads
+        // again comes from SQLite, which holds the write)
         guard changes.count < cache.typedPerTransaction else {
             changes.append(Change(type: type, object: stored))
             remember(key, nil)
