@@ -240,8 +240,6 @@ extension VolumeController {
                 }
                 let ahead = Dictionary(grouping: try searching(current), by: \.0).mapValues(\.count)
                 for (search, claims) in Dictionary(grouping: try searching(keys), by: \.0) {
-                    // a class with nothing Available only provisions: nothing to read
-                    guard try tx.hasAvailableVolumes(storageClass: search.storageClass) else { continue }
                     _ = try tx.volumeCandidates(storageClass: search.storageClass, accessModes: search.accessModes,
                                                 volumeMode: search.volumeMode, minBytes: claims.map(\.1).min() ?? 0,
                                                 limit: claims.count + (ahead[search] ?? 0))

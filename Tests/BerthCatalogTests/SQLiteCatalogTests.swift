@@ -431,7 +431,7 @@ import Testing
     @Test func anIndexRowThatDisagreesWithItsObjectIsRewrittenWhole() async throws {
         let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
         let pv = volume()
-        _ = try await catalog.write { tx in try tx.create(pv) }
+        try await catalog.write { tx in try tx.create(pv) }
         // the row damaged behind the catalog's back (in columns a phase change does not write), then
         // missing altogether: each time the next phase change writes it whole again
         let damage = ["UPDATE volume_index SET class = 'wrong', volume_mode = 'Block' WHERE name = 'v'",
@@ -452,7 +452,7 @@ import Testing
         var claim = PersistentVolumeClaim(namespace: "ns", name: "c")
         claim.spec.accessModes = ["ReadWriteOnce"]
         claim.spec.resources = .init(requests: ["storage": Quantity(bytes: 1 << 30)])
-        _ = try await catalog.write { [claim] tx in try tx.create(claim) }
+        try await catalog.write { [claim] tx in try tx.create(claim) }
         func row() async throws -> [String] {
             try await catalog.pool.read { db in
                 let r = try Row.fetchOne(db, sql: "SELECT phase, volume_name, bind_completed FROM claim_index WHERE namespace = 'ns' AND name = 'c'")!
