@@ -63,6 +63,11 @@ public struct APIClient: Sendable {
             case .tcp(let host, let port):
                 return try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
+        } catch let e as IOError where e.errnoCode == EACCES || e.errnoCode == EPERM {
+            // an agent may well be there: the socket (mode 0660) refuses this user
+            throw BerthError(.unavailable, "permission denied connecting to the berth agent at \(endpoint): its socket is mode 0660 (owner and group only); run the client as root (sudo) or as a member of the socket's group")
+        } catch let e as IOError {
+            throw BerthError(.unavailable, "no berth agent answers at \(endpoint) (\(String(cString: strerror(e.errnoCode)))); start one with 'berth agent', or point the client at it with --socket, BERTH_SOCKET or --server")
         } catch {
             throw BerthError(.unavailable, "no berth agent answers at \(endpoint) (\(error)); start one with 'berth agent', or point the client at it with --socket, BERTH_SOCKET or --server")
         }

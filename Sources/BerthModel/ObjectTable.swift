@@ -16,6 +16,12 @@ public enum ObjectTable {
 
     static func str(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
 
+    /// A volume's or claim's status column: its phase, or `Terminating` once it is being deleted
+    /// (as kubectl prints it).
+    static func phase(_ o: JSONValue) -> String {
+        o["metadata"]?["deletionTimestamp"] != nil ? "Terminating" : str(o["status"]?["phase"])
+    }
+
     static func accessModes(_ v: JSONValue?) -> String {
         guard case .array(let a)? = v else { return "" }
         return AccessModeSet(a.compactMap(\.stringValue)).abbreviated
@@ -42,7 +48,7 @@ public enum ObjectTable {
                 let ref = o["spec"]?["claimRef"]
                 let claim = ref.map { "\(str($0["namespace"]))/\(str($0["name"]))" } ?? ""
                 var row = [str(o["metadata"]?["name"]), str(o["spec"]?["capacity"]?["storage"]), accessModes(o["spec"]?["accessModes"]),
-                           str(o["spec"]?["persistentVolumeReclaimPolicy"]), str(o["status"]?["phase"]), claim,
+                           str(o["spec"]?["persistentVolumeReclaimPolicy"]), phase(o), claim,
                            str(o["spec"]?["storageClassName"]), "<unset>", str(o["status"]?["reason"]),
                            age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
                 if wide {
@@ -55,7 +61,7 @@ public enum ObjectTable {
             header = ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
             if wide { header += ["VOLUMEMODE"] }
             for o in objects {
-                var row = [str(o["metadata"]?["name"]), str(o["status"]?["phase"]), str(o["spec"]?["volumeName"]),
+                var row = [str(o["metadata"]?["name"]), phase(o), str(o["spec"]?["volumeName"]),
                            str(o["status"]?["capacity"]?["storage"]), accessModes(o["status"]?["accessModes"]),
                            str(o["spec"]?["storageClassName"]), "<unset>", age(o["metadata"]?["creationTimestamp"]?.stringValue, now: now)]
                 if wide { row.append(str(o["spec"]?["volumeMode"])) }

@@ -21,12 +21,18 @@ public enum Agent {
         guard let lock = try StateLock(path: stateDir + "/agent.lock") else {
             throw BerthError(.unavailable, "another berth agent is already running with state directory \(stateDir); stop it first, or use another --state-dir")
         }
-        let topology = try Topology.make(options: options)
+        var topology = try Topology.make(options: options)
         for pool in topology.pools {
             switch try PoolMarker.prepare(pool, stateDir: stateDir) {
             case .ready: break
             case .initialized: logger.info("storage pool initialised", metadata: ["pool": "\(pool.node)/\(pool.name)", "path": "\(pool.path)"])
             case .missing(let why): logger.error("storage pool unavailable; its volumes are not provisioned or deleted until it is back", metadata: ["why": "\(why)"])
+            }
+        }
+        // every later use of a pool's root checks it holds the marker recorded for that pool
+        for n in topology.nodes.indices {
+            for p in topology.nodes[n].pools.indices {
+                topology.nodes[n].pools[p].marker = PoolMarker.recorded(topology.nodes[n].pools[p], stateDir: stateDir)
             }
         }
         let catalog = try SQLiteCatalog(path: stateDir + "/catalog.sqlite", logger: logger)

@@ -44,7 +44,15 @@ public enum PoolMarker {
         return .initialized
     }
 
-    /// Opens a pool's root only if it carries a marker (the disk is there).
+    /// The id recorded for `pool` in the state directory (nil before its first use).
+    public static func recorded(_ pool: StoragePool, stateDir: String) -> String? {
+        guard let records = try? SafeDirectory(path: stateDir + "/pools.d"),
+              let data = (try? records.readFile("\(pool.node).\(pool.name)")).flatMap({ $0 }) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Opens a pool's root only if it carries a marker (the disk is there), and the recorded one
+    /// when the pool knows it (not another pool's disk, mounted in its place).
     static func openRoot(_ pool: StoragePool) throws -> SafeDirectory {
         let root: SafeDirectory
         do {
@@ -52,8 +60,11 @@ public enum PoolMarker {
         } catch {
             throw BerthError(.unavailable, "pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) does not exist; is its disk mounted?")
         }
-        guard (try? root.readFile(fileName)).flatMap({ $0 }) != nil else {
+        guard let marker = (try? root.readFile(fileName)).flatMap({ $0 }).map({ String(decoding: $0, as: UTF8.self) }) else {
             throw BerthError(.unavailable, "pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) has no \(fileName) marker; is its disk mounted? berth will not use or clean it")
+        }
+        if let expected = pool.marker, marker != expected {
+            throw BerthError(.unavailable, "pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) holds another \(fileName) marker than the one berth recorded (another disk mounted there?); berth will not use or clean it — mount the pool's own disk there")
         }
         return root
     }

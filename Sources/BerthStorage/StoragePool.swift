@@ -6,12 +6,18 @@ public struct StoragePool: Sendable, Hashable, Codable {
     public var name: String
     public var path: String
     public var capacity: Quantity
+    /// The id this agent recorded for the pool's root (its `.berth-pool` marker, see `PoolMarker`):
+    /// when known, a root holding any other marker is refused. Not part of the configuration.
+    public var marker: String?
 
-    public init(node: String, name: String, path: String, capacity: Quantity) {
+    enum CodingKeys: String, CodingKey { case node, name, path, capacity }
+
+    public init(node: String, name: String, path: String, capacity: Quantity, marker: String? = nil) {
         self.node = node
         self.name = name
         self.path = path
         self.capacity = capacity
+        self.marker = marker
     }
 
     /// Where a PV's directory lives in this pool.

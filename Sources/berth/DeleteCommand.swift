@@ -40,25 +40,44 @@ struct DeleteCommand: AsyncParsableCommand {
             }
             let api = try client.client()
             let deadline = ContinuousClock.now + (try DurationText.parse(timeout))
+            // every deletion is asked for first, then waited for, as kubectl does: a volume's
+            // protection finalizer waits for its claim, which may come later in the same manifest
+            var deleted: [(info: KindInfo, namespace: String?, name: String, uid: String?)] = []
+            var failures: [BerthError] = []
             for (info, ns, name) in targets {
                 let response = try await api.send(.DELETE, APIClient.objectPath(info, namespace: ns, name: name))
                 if response.status == 404 {
-                    if ignoreNotFound { continue }
-                    throw BerthError.notFound("\(info.plural) \"\(name)\" not found")
+                    if !ignoreNotFound { failures.append(BerthError.notFound("\(info.plural) \"\(name)\" not found")) }
+                    continue
                 }
-                guard (200..<300).contains(response.status) else { throw APIClient.error(from: response) }
+                guard (200..<300).contains(response.status) else {
+                    failures.append(APIClient.error(from: response))
+                    continue
+                }
                 print("\(info.singular) \"\(name)\" deleted")
-                if wait {
-                    // wait for this object (its UID) to go: a controller may make a new one of the same name
-                    let uid = (try? JSON.parse(response.body))?["metadata"]?["uid"]?.stringValue
-                    while let current = try await api.get(info, namespace: ns, name: name),
-                          uid == nil || current["metadata"]?["uid"]?.stringValue == uid {
-                        if ContinuousClock.now > deadline {
-                            throw BerthError(.unavailable, "\(info.singular) \"\(name)\" is still being deleted (finalizers pending) after \(timeout); check 'berth describe \(info.singular) \(name)'")
-                        }
-                        try await Task.sleep(for: .milliseconds(100))
+                // the object is gone when no object of its UID is: a controller may make a new one of the same name
+                deleted.append((info, ns, name, (try? JSON.parse(response.body))?["metadata"]?["uid"]?.stringValue))
+            }
+            while wait, !deleted.isEmpty {
+                var remaining: [(info: KindInfo, namespace: String?, name: String, uid: String?)] = []
+                for d in deleted {
+                    if let current = try await api.get(d.info, namespace: d.namespace, name: d.name),
+                       d.uid == nil || current["metadata"]?["uid"]?.stringValue == d.uid {
+                        remaining.append(d)
                     }
                 }
+                deleted = remaining
+                guard let first = deleted.first else { break }
+                if ContinuousClock.now > deadline {
+                    let others = deleted.count > 1 ? " (and \(deleted.count - 1) more)" : ""
+                    failures.insert(BerthError(.unavailable, "\(first.info.singular) \"\(first.name)\"\(others) is still being deleted (finalizers pending) after \(timeout); check 'berth describe \(first.info.singular) \(first.name)'"), at: 0)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if let first = failures.first {
+                if failures.count == 1 { throw first }
+                throw BerthError(first.code, "\(first.message) (and \(failures.count - 1) more errors)")
             }
         }
     }

@@ -34,8 +34,16 @@ struct DescribeCommand: AsyncParsableCommand {
                 let eventNamespace = info.isNamespaced ? namespace : "default"
                 let uid = obj["metadata"]?["uid"]?.stringValue ?? ""
                 let events = try await api.list(.event, namespace: eventNamespace, fieldSelector: "involvedObject.uid=\(uid)").items
+                // a claim's pods, as kubectl's "Used By" (why a Terminating claim waits)
+                var usedBy: [String]?
+                if info.kind == KindInfo.persistentVolumeClaim.kind {
+                    usedBy = try await api.list(.pod, namespace: namespace).items.filter { pod in
+                        guard case .array(let volumes)? = pod["spec"]?["volumes"] else { return false }
+                        return volumes.contains { $0["persistentVolumeClaim"]?["claimName"]?.stringValue == name }
+                    }.compactMap { $0["metadata"]?["name"]?.stringValue }
+                }
                 if i > 0 { print("\n") }
-                print(Describer.describe(info: info, object: obj, events: events))
+                print(Describer.describe(info: info, object: obj, events: events, usedBy: usedBy))
             }
         }
     }
@@ -72,7 +80,8 @@ enum Describer {
         return out.joined(separator: "\n")
     }
 
-    static func describe(info: KindInfo, object o: JSONValue, events: [JSONValue]) -> String {
+    /// `usedBy`: for a claim, the pods that use it.
+    static func describe(info: KindInfo, object o: JSONValue, events: [JSONValue], usedBy: [String]? = nil) -> String {
         var lines: [(String, String)] = []
         func s(_ v: JSONValue?) -> String { v?.scalarText ?? "" }
         func map(_ v: JSONValue?) -> String {
@@ -83,10 +92,12 @@ enum Describer {
         lines.append(("Name", s(meta?["name"])))
         if info.isNamespaced { lines.append(("Namespace", s(meta?["namespace"]))) }
         let spec = o["spec"], status = o["status"]
+        // kubectl's status line: the phase, or how long deletion has waited (for its finalizers)
+        let phase = meta?["deletionTimestamp"].map { "Terminating (lasts \(ObjectTable.age($0.stringValue)))" } ?? s(status?["phase"])
         switch info.kind {
         case "PersistentVolumeClaim":
             lines.append(("StorageClass", s(spec?["storageClassName"])))
-            lines.append(("Status", s(status?["phase"])))
+            lines.append(("Status", phase))
             lines.append(("Volume", s(spec?["volumeName"])))
             lines.append(("Labels", map(meta?["labels"])))
             lines.append(("Annotations", map(meta?["annotations"])))
@@ -95,11 +106,12 @@ enum Describer {
             lines.append(("Requested", s(spec?["resources"]?["requests"]?["storage"])))
             lines.append(("Access Modes", Printer.table(kind: info, objects: [o], wide: false, withNamespace: false)[1][4]))
             lines.append(("VolumeMode", s(spec?["volumeMode"])))
+            if let usedBy { lines.append(("Used By", usedBy.isEmpty ? "<none>" : usedBy.joined(separator: "\n               "))) }
         case "PersistentVolume":
             lines.append(("Labels", map(meta?["labels"])))
             lines.append(("Annotations", map(meta?["annotations"])))
             lines.append(("StorageClass", s(spec?["storageClassName"])))
-            lines.append(("Status", s(status?["phase"])))
+            lines.append(("Status", phase))
             if let ref = spec?["claimRef"] { lines.append(("Claim", "\(s(ref["namespace"]))/\(s(ref["name"]))")) }
             lines.append(("Reclaim Policy", s(spec?["persistentVolumeReclaimPolicy"])))
             lines.append(("Access Modes", Printer.table(kind: info, objects: [o], wide: false, withNamespace: false)[1][2]))

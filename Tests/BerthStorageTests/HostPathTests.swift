@@ -75,6 +75,31 @@ import Testing
         #expect(try await p.verify(pv, pools: [pool]) == .healthy)
     }
 
+    /// Two pools' disks mounted the other way round (device names that changed at a reboot, say):
+    /// each root holds a marker, but not its own, and is neither used nor cleaned.
+    @Test func anotherPoolsDiskMountedInItsPlaceIsNeitherUsedNorCleaned() async throws {
+        let p = HostPathProvisioner()
+        var known = pool
+        known.marker = PoolMarker.recorded(pool, stateDir: dir.sub("state"))
+        #expect(known.marker != nil)
+        let pv = volume("pv-a", uid: "u1")
+        try await p.provision(pv, in: known)
+        // the other disk: a pool root with a marker of its own, and a volume of the same name
+        try FileManager.default.moveItem(atPath: dir.sub("pool"), toPath: dir.sub("ours"))
+        let other = StoragePool(node: "n", name: "other", path: dir.sub("pool"), capacity: Quantity(bytes: 1 << 30))
+        #expect(try PoolMarker.prepare(other, stateDir: dir.sub("other-state")) == .initialized)
+        try FileManager.default.createDirectory(atPath: dir.sub("pool/pv-a"), withIntermediateDirectories: false)
+        if case .missing = try PoolMarker.prepare(pool, stateDir: dir.sub("state")) {} else { Issue.record("pool should be missing") }
+        await #expect { try await p.provision(self.volume("pv-b", uid: "u2"), in: known) } throws: { ($0 as? BerthError)?.code == .unavailable }
+        await #expect { try await p.delete(pv, pools: [known]) } throws: { ($0 as? BerthError)?.code == .unavailable }
+        if case .missing = try await p.verify(pv, pools: [known]) {} else { Issue.record("volume should be missing") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("pool")).sorted() == [PoolMarker.fileName, "pv-a"])
+        // the right disk back: the volume is there
+        try FileManager.default.removeItem(atPath: dir.sub("pool"))
+        try FileManager.default.moveItem(atPath: dir.sub("ours"), toPath: dir.sub("pool"))
+        #expect(try await p.verify(pv, pools: [known]) == .healthy)
+    }
+
     @Test func provisionIsIdempotentAndRecordsIdentity() async throws {
         let p = HostPathProvisioner()
         let pv = volume("pv-a", uid: "u1")
