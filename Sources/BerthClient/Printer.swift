@@ -46,24 +46,9 @@ public enum Printer {
         }
     }
 
-    /// Evaluates a simple kubectl jsonpath such as `{.status.phase}` or `{.spec.accessModes[0]}`.
+    /// The first value a kubectl jsonpath such as `{.status.phase}` or
+    /// `{.status.conditions[?(@.type=="Resizing")].status}` matches in `value` (see `JSONPathTemplate`).
     public static func jsonPath(_ expression: String, in value: JSONValue) -> JSONValue? {
-        var expr = expression.trimmingCharacters(in: .whitespaces)
-        if expr.hasPrefix("{"), expr.hasSuffix("}") { expr = String(expr.dropFirst().dropLast()) }
-        if expr.hasPrefix("$") { expr.removeFirst() }
-        var current: JSONValue? = value
-        for rawPart in expr.split(separator: ".") {
-            var part = Substring(rawPart)
-            var indexes: [Int] = []
-            while let open = part.lastIndex(of: "["), part.hasSuffix("]") {
-                if let i = Int(part[part.index(after: open)..<part.index(before: part.endIndex)]) { indexes.insert(i, at: 0) }
-                part = part[..<open]
-            }
-            if !part.isEmpty { current = current?[String(part)] }
-            for i in indexes {
-                if case .array(let a)? = current, i < a.count { current = a[i] } else { current = nil }
-            }
-        }
-        return current
+        (try? JSONPathTemplate(expression))?.values(value).first
     }
 }

@@ -40,6 +40,8 @@ struct GetCommand: AsyncParsableCommand {
             if let output, !["wide", "json", "yaml", "name"].contains(output), !output.hasPrefix("jsonpath=") {
                 throw BerthError.invalid("--output '\(output)' is not one of wide, json, yaml, name, jsonpath=TEMPLATE")
             }
+            // a malformed template is refused before anything is asked of the agent
+            if let output, output.hasPrefix("jsonpath=") { _ = try JSONPathTemplate(String(output.dropFirst("jsonpath=".count))) }
             let namespace: String? = ns.allNamespaces ? nil : ns.resolved
             var lastRevision = ""
             var allItems: [(KindInfo, JSONValue)] = []
@@ -95,9 +97,12 @@ struct GetCommand: AsyncParsableCommand {
                 Swift.print("\(info.singular)\(info.group.isEmpty ? "" : "." + info.group)/\(obj["metadata"]?["name"]?.stringValue ?? "")")
             }
         case let o? where o.hasPrefix("jsonpath="):
-            let template = String(o.dropFirst("jsonpath=".count))
-            let values = items.map { Printer.jsonPath(template, in: $0.1) }
-            Swift.print(values.map { v in v?.scalarText ?? (v.flatMap { try? Printer.json($0) } ?? "") }.joined(separator: " "))
+            // as kubectl: a named object (or a watch event) is the template's root; a list is a List
+            let template = try JSONPathTemplate(String(o.dropFirst("jsonpath=".count)))
+            let root = items.count == 1 && (!names.isEmpty || !headers) ? items[0].1
+                : .object(["apiVersion": .string("v1"), "kind": .string("List"), "items": .array(items.map(\.1)),
+                           "metadata": .object(["resourceVersion": .string("")])])
+            Swift.print(template.render(root))
         default:
             var first = true
             for info in infos {

@@ -77,6 +77,16 @@ import Testing
         #expect(obj["spec"]?["volumeName"]?.stringValue == URL(fileURLWithPath: path).lastPathComponent)
         let described = try cli("describe", "pvc", "data", agent: agent).stdout
         #expect(described.contains("ProvisioningSucceeded"))
+        // jsonpath as kubectl evaluates it: a list is a List (items), a named object the object
+        #expect(try cli("get", "pvc", "-o", "jsonpath={.items[*].metadata.name}", agent: agent).stdout == "data logs\n")
+        let ranged = try cli("get", "pvc", "-o", #"jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}"#, agent: agent).stdout
+        #expect(ranged == "data=Bound\nlogs=Bound\n\n", "\(ranged)")
+        let filtered = try cli("get", "sc", "-o", #"jsonpath={.items[?(@.provisioner=="berth.io/hostpath")].metadata.name}"#, agent: agent).stdout
+        #expect(filtered == "berth-hostpath\n", "\(filtered)")
+        let escaped = try cli("get", "pvc", "data", "-o", #"jsonpath={.metadata.annotations.pv\.kubernetes\.io/bind-completed}"#, agent: agent).stdout
+        #expect(escaped == "yes\n", "\(escaped)")
+        let malformed = try cli("get", "pvc", "-o", "jsonpath={.items[0", agent: agent)
+        #expect(malformed.status == 1 && malformed.stderr.hasPrefix("error: jsonpath template"), "\(malformed.stderr)")
     }
 
     @Test func restartAfterSigtermAndKill9ChangesNothing() async throws {

@@ -94,8 +94,16 @@ import Testing
         #expect(pvNow?["metadata"]?["deletionTimestamp"] != nil)
         #expect(pvNow?["status"]?["phase"]?.stringValue == "Bound")
         #expect(try await api.get(.persistentVolumeClaim, namespace: "default", name: "user")?["status"]?["phase"]?.stringValue == "Bound")
-        #expect(try runCLI(["delete", "pvc", "user"], socket: agent.socket).status == 0)
-        #expect(try await eventually { try await api.get(.persistentVolume, namespace: nil, name: "kept") == nil })
+        // shown as kubectl shows it: Terminating, and for how long
+        let listed = try runCLI(["get", "pv", "kept"], socket: agent.socket).stdout
+        #expect(listed.contains("Terminating"), "\(listed)")
+        #expect(try runCLI(["describe", "pv", "kept"], socket: agent.socket).stdout.contains("Terminating (lasts"))
+        // deleting the file that made both: every deletion is asked for before any is waited for,
+        // so the volume (listed first) is not waited for while its claim still exists
+        let both = try runCLI(["delete", "-f", "-", "--timeout", "30s"], socket: agent.socket, stdin: pv("kept", "1Gi") + pvc("user", "1Gi"))
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(try await api.get(.persistentVolume, namespace: nil, name: "kept") == nil)
+        #expect(try await api.get(.persistentVolumeClaim, namespace: "default", name: "user") == nil)
         await agent.stop()
     }
 
