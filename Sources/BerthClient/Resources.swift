@@ -73,7 +73,10 @@ public enum ManifestLoader {
             }
             if !errors.isEmpty {
                 let shown = obj.name.isEmpty ? T.info.kind : "\(T.info.kind) \"\(obj.name)\""
-                throw BerthError.invalid("\(source): \(shown) is invalid: " + errors.map(\.description).joined(separator: "; "), causes: errors)
+                // a misspelt field is often why a required one is missing: name it too
+                let unknown = ((try? T.decodeNotingUnknown(body: body.jsonData()))?.1 ?? []).map { "unknown field \"\($0)\"" }
+                let hint = unknown.isEmpty ? "" : "; " + unknown.joined(separator: ", ") + " (misspelt?)"
+                throw BerthError.invalid("\(source): \(shown) is invalid: " + errors.map(\.description).joined(separator: "; ") + hint, causes: errors)
             }
             return obj.name
         }

@@ -272,11 +272,17 @@ public struct JSONReader {
         case UInt8(ascii: "\""): found = "a string"
         case UInt8(ascii: "{"): found = "an object"
         case UInt8(ascii: "["): found = "a list"
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
-        case UInt8(ascii: "n"): found = "null"
-        default: found = "a number"
+        case UInt8(ascii: "t") where startsWith("true"), UInt8(ascii: "f") where startsWith("false"): found = "a boolean"
+        case UInt8(ascii: "n") where startsWith("null"): found = "null"
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): found = "a number"
+        default: return syntax("unexpected character")
         }
         return JSONReadError("expected \(expected), got \(found)")
+    }
+
+    private func startsWith(_ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        return i + n <= count && memcmp(base + i, word.utf8Start, n) == 0
     }
 
     private mutating func expect(_ c: UInt8) throws {

@@ -108,7 +108,9 @@ extension KubeObject {
         do {
             return try JSONReader.decode(Self.self, from: data)
         } catch let e as JSONReadError where e.isSyntax {
-            throw BerthError.badRequest("the request body is not valid JSON: \(e.message)")
+            throw BerthError.badRequest("the request body \(e.message.replacingOccurrences(of: "the document ", with: ""))")
+        } catch let e as JSONReadError where e.path.isEmpty {
+            throw BerthError.badRequest("the request body must be a JSON object (a \(info.kind)): \(e.message)")
         } catch let e as JSONReadError {
             throw BerthError.invalid("\(info.kind) is malformed: \(e)")
         }
@@ -119,7 +121,9 @@ extension KubeObject {
         do {
             return try JSONReader.decodeNotingUnknown(Self.self, from: data)
         } catch let e as JSONReadError where e.isSyntax {
-            throw BerthError.badRequest("the request body is not valid JSON: \(e.message)")
+            throw BerthError.badRequest("the request body \(e.message.replacingOccurrences(of: "the document ", with: ""))")
+        } catch let e as JSONReadError where e.path.isEmpty {
+            throw BerthError.badRequest("the request body must be a JSON object (a \(info.kind)): \(e.message)")
         } catch let e as JSONReadError {
             throw BerthError.invalid("\(info.kind) is malformed: \(e)")
         }

@@ -21,7 +21,12 @@ func readManifests(_ path: String, namespace: String) throws -> [ManifestObject]
     }
     var out: [ManifestObject] = []
     for file in files {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        // read as a stream, so that /dev/stdin and <(…) work as well as regular files
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw BerthError.badRequest("cannot open \(file) for reading; check its permissions")
+        }
+        defer { try? handle.close() }
+        guard let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else {
             throw BerthError.badRequest("cannot read \(file) as UTF-8 text")
         }
         out += try ManifestLoader.load(text: text, source: file, defaultNamespace: namespace)

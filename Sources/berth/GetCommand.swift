@@ -7,7 +7,8 @@ import Foundation
 func resolveKinds(_ text: String) throws -> [KindInfo] {
     try text.split(separator: ",").map { part in
         guard let info = KindInfo.resolve(String(part)) else {
-            throw BerthError.notFound("the server doesn't have a resource type \"\(part)\"; berth serves storageclasses (sc), persistentvolumes (pv), persistentvolumeclaims (pvc), nodes (no) and events (ev)")
+            let served = KindInfo.all.map { $0.shortNames.isEmpty ? $0.plural : "\($0.plural) (\($0.shortNames.joined(separator: ", ")))" }
+            throw BerthError.notFound("the server doesn't have a resource type \"\(part)\"; berth serves \(served.dropLast().joined(separator: ", ")) and \(served.last!)")
         }
         return info
     }
@@ -18,7 +19,7 @@ struct GetCommand: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
     @OptionGroup var ns: NamespaceOptions
-    @Argument(help: "Kind(s), comma-separated: sc, pv, pvc, no, ev (or their full names).")
+    @Argument(help: "Kind(s), comma-separated: sc, pv, pvc, no, ev, sts, po, controllerrevisions (or their full names); or KIND/NAME….")
     var kinds: String
     @Argument(help: "Names of objects to show.")
     var names: [String] = []
@@ -33,7 +34,20 @@ struct GetCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show labels as the last column.")
     var showLabels = false
 
-    func run() async throws {
+    mutating func run() async throws {
+        // kubectl's `get pvc/data pvc/logs`: one kind, named in each argument
+        var kinds = self.kinds, names = self.names
+        try await Berth.guarded {
+            guard kinds.contains("/") else { return }
+            let entries = ([kinds] + names).map { $0.split(separator: "/", maxSplits: 1).map(String.init) }
+            guard entries.allSatisfy({ $0.count == 2 && !$0[1].isEmpty }), Set(entries.map { $0[0] }).count == 1 else {
+                throw BerthError.invalid("'\(([kinds] + names).joined(separator: " "))': give KIND/NAME for every object, all of one kind (or KIND NAME…)")
+            }
+            kinds = entries[0][0]
+            names = entries.map { $0[1] }
+        }
+        self.kinds = kinds
+        self.names = names
         try await Berth.guarded {
             let infos = try resolveKinds(kinds)
             let api = try client.client()
