@@ -192,6 +192,17 @@ import Testing
         #expect(message(#"{"metadata":{},"spec":{}"#).contains("not valid JSON"))
     }
 
+    /// As in Kubernetes: a body that is not JSON, or not an object, is a bad request (400); an
+    /// object with a field of the wrong type is invalid (422), naming the field.
+    @Test func aBodyThatIsNotAnObjectIsABadRequest() {
+        for body in ["not json", "nul", "trueish", "[1,2]", "\"x\"", "7"] {
+            #expect("\(body)") { _ = try PersistentVolumeClaim.decode(body: Data(body.utf8)) } throws: { ($0 as? BerthError)?.code == .badRequest }
+        }
+        #expect { _ = try PersistentVolumeClaim.decode(body: Data(#"{"spec":{"resources":5}}"#.utf8)) } throws: {
+            ($0 as? BerthError)?.code == .invalid && "\($0)".contains("spec.resources")
+        }
+    }
+
     @Test func readerFollowsTheJSONGrammar() throws {
         func tree(_ s: String) throws -> JSONValue { try JSONReader.read(Data(s.utf8)) { try $0.value() } }
         #expect(try tree(#" {"a" : [1, -2.5e1, true, false, null, "\u00e9\ud83d\udea2\n"] } "#)
