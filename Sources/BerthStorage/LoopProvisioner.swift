@@ -213,6 +213,21 @@ public struct LoopProvisioner: VolumeProvisioner {
                 Failpoint.hit("loop-after-unmount")
                 if let device = LoopDevice.find(backing: imagePath) { try device.detach() }
                 Failpoint.hit("loop-after-detach")
+                // the file must be the one berth made for this volume: a filesystem of another UUID,
+                // or any other signature, is someone's data put at this path (a file an admin
+                // restored there, say) and is not deleted. A Block volume's file has nothing to check.
+                if volume.volumeMode != "Block", let uuid = volume.metadata.annotation(Keys.fsUUID),
+                   root.fileSize(Self.imageName(volume.name)) != nil {
+                    let file = try root.openRegularFile(Self.imageName(volume.name))
+                    let probe = BlockProbe.probe("/proc/self/fd/\(file)")
+                    close(file)
+                    switch probe {
+                    case .empty: break
+                    case .found(let v) where v["UUID"]?.lowercased() == uuid.lowercased() && v["PTTYPE"] == nil: break
+                    default:
+                        throw BerthError.conflict("PV \(volume.name): its backing file \(imagePath) holds \(probe.summary), not the filesystem berth made for this volume (UUID \(uuid)); berth will not delete it — move the file away, then delete the PV")
+                    }
+                }
                 if root.kind(of: volume.name) == .directory {
                     let leftover = try root.openChild(volume.name).entries()
                     guard leftover.isEmpty else {

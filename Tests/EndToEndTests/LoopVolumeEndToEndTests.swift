@@ -271,6 +271,14 @@ struct LoopVolumeEndToEndTests {
         #expect(shell("md5sum < '\(image)'").output == before)
         #expect(!shell("blkid -p '\(image)'").output.contains(uuid))
         #expect(shell("findmnt '\(path)'").status != 0)
+        // deleting the claim (Delete policy) does not delete the foreign image either
+        #expect(try runCLI(["delete", "pvc", "first", "--timeout", "20s"], socket: again.socket).status == 0)
+        #expect(try await eventually {
+            try await again.client.get(.persistentVolume, namespace: nil, name: name)?["status"]?["reason"]?.stringValue == "VolumeFailedDelete"
+        })
+        let refused = try await again.client.get(.persistentVolume, namespace: nil, name: name)
+        #expect(refused?["status"]?["message"]?.stringValue?.contains("will not delete it") == true, "\(refused?["status"] ?? .null)")
+        #expect(shell("md5sum < '\(image)'").output == before)
         _ = await again.stop()
         // clean up what the test made (the agent refuses to touch a foreign image, as it should)
         _ = shell("for d in $(losetup -j '\(image)' | cut -d: -f1); do losetup -d $d; done")
