@@ -57,11 +57,35 @@ struct ConfigFile: Decodable {
             throw BerthError.invalid("cannot read the agent config \(path); check the path given to --config")
         }
         do {
-            return try YAMLDecoder().decode(ConfigFile.self, from: text)
+            let file = try YAMLDecoder().decode(ConfigFile.self, from: text)
+            try checkKnownFields(text, path: path)
+            return file
+        } catch let e as BerthError {
+            throw e
         } catch let e as DecodingError {
             throw BerthError.invalid("agent config \(path): \(DecodingErrorText.describe(e))")
         } catch {
             throw BerthError.invalid("agent config \(path) is not valid YAML: \(error)")
+        }
+    }
+
+    /// A misspelt key (`pool:` for `pools:`) would otherwise be ignored, and the agent start
+    /// without what it was meant to have.
+    static func checkKnownFields(_ text: String, path: String) throws {
+        func check(_ value: Any?, _ field: String, _ known: [String]) throws {
+            guard let map = value as? [AnyHashable: Any] else { return }
+            for key in map.keys.map({ "\($0)" }).sorted() where !known.contains(key) {
+                let at = field.isEmpty ? "" : " in \(field)"
+                throw BerthError.invalid("agent config \(path): unknown field \"\(key)\"\(at); the fields are \(known.joined(separator: ", ")) — fix the spelling")
+            }
+        }
+        let root = try Yams.load(yaml: text)
+        try check(root, "", ["nodes"])
+        let nodes = (root as? [AnyHashable: Any])?["nodes"] as? [Any] ?? []
+        for (i, node) in nodes.enumerated() {
+            try check(node, "nodes[\(i)]", ["name", "labels", "pools"])
+            let pools = (node as? [AnyHashable: Any])?["pools"] as? [Any] ?? []
+            for (j, pool) in pools.enumerated() { try check(pool, "nodes[\(i)].pools[\(j)]", ["name", "path", "capacity"]) }
         }
     }
 }

@@ -123,8 +123,10 @@ struct WaitCommand: AsyncParsableCommand {
             let limit = try DurationText.parse(timeout)
             let deadline = ContinuousClock.now + limit
             var last = "<missing>"
+            var exists = false
             while true {
                 let obj = try await api.get(info, namespace: namespace, name: name)
+                exists = obj != nil
                 if let path, let expected {
                     if let obj {
                         last = Printer.jsonPath(path, in: obj)?.scalarText ?? "<none>"
@@ -135,6 +137,9 @@ struct WaitCommand: AsyncParsableCommand {
                     return
                 }
                 if ContinuousClock.now > deadline {
+                    if path != nil, !exists {
+                        throw BerthError(.notFound, "timed out after \(timeout) waiting for \(info.singular)/\(name): it does not exist in namespace \(namespace); check the name ('berth get \(info.plural)')")
+                    }
                     let detail = path.map { "\($0) is '\(last)', not '\(expected ?? "")'" } ?? "it still exists"
                     throw BerthError(.unavailable, "timed out after \(timeout) waiting for \(info.singular)/\(name): \(detail); 'berth describe \(info.singular) \(name)' shows why")
                 }

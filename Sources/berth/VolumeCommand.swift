@@ -40,6 +40,11 @@ struct VolumeCommand: AsyncParsableCommand {
                 let object = try ManifestLoader.load(text: String(decoding: try JSON.encode(body), as: UTF8.self),
                                                      source: "volume \(name)", defaultNamespace: namespace)[0]
                 let api = try client.client()
+                // a class that does not exist would leave a Pending claim behind: refuse first
+                if let c = `class`, try await api.get(.storageClass, namespace: nil, name: c) == nil {
+                    let known = try await api.list(.storageClass, namespace: nil).items.compactMap { $0["metadata"]?["name"]?.stringValue }
+                    throw BerthError.notFound("storage class \"\(c)\" does not exist (there are: \(known.joined(separator: ", "))); nothing was created — pick one with --class, or create the class first")
+                }
                 do {
                     _ = try await api.call(.POST, APIClient.collectionPath(.persistentVolumeClaim, namespace: namespace), body: object.body)
                 } catch let e as BerthError where e.code == .alreadyExists {
@@ -50,7 +55,7 @@ struct VolumeCommand: AsyncParsableCommand {
                     if let claim = try await api.get(.persistentVolumeClaim, namespace: namespace, name: name),
                        claim["status"]?["phase"]?.stringValue == "Bound" { break }
                     if ContinuousClock.now > deadline {
-                        throw BerthError(.unavailable, "claim \(namespace)/\(name) was created but is not Bound after \(timeout); 'berth describe pvc \(name) -n \(namespace)' shows why")
+                        throw BerthError(.unavailable, "claim \(namespace)/\(name) was created but is not Bound after \(timeout); 'berth describe pvc \(name) -n \(namespace)' shows why ('berth delete pvc \(name) -n \(namespace)' removes it)")
                     }
                     try await Task.sleep(for: .milliseconds(50))
                 }

@@ -328,6 +328,16 @@ import Testing
         #expect(r.stderr.contains("berth agent"))
     }
 
+    @Test func aMisspeltFieldInTheAgentConfigIsRefused() throws {
+        let config = dir.sub("agent.yaml")
+        try "nodes:\n  - name: a\n    pool:\n      - {name: default, path: \(dir.sub("p")), capacity: 1Gi}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try runCLI(["agent", "--state-dir", state, "--config", config], socket: nil)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unknown field \"pool\" in nodes[0]") && r.stderr.contains("pools"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("p")))
+    }
+
     @Test func secondAgentOnTheSameStateDirectoryIsRefused() async throws {
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
