@@ -19,6 +19,26 @@ struct Berth: AsyncParsableCommand {
                       DeleteCommand.self, WaitCommand.self, ScaleCommand.self, RolloutCommand.self, CordonCommand.self, UncordonCommand.self,
                       NodeCommand.self, VolumeCommand.self, DoctorCommand.self])
 
+    /// ArgumentParser's entry point, except that a usage error (a missing option, an unknown flag)
+    /// is one line `error: …` and exit status 1, as every other error, with a pointer to --help.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                printError("\(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text) (see 'berth --help', or 'berth COMMAND --help')")
+                Foundation.exit(ExitCode.failure.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+
     /// Runs a command body, turning any error into one line `error: …` and exit status 1.
     static func guarded(_ body: () async throws -> Void) async throws {
         do {
