@@ -161,7 +161,8 @@ public struct APIClient: Sendable {
     /// Turns a non-2xx response (a Kubernetes Status) into a `BerthError`.
     public static func error(from response: APIResponse) -> BerthError {
         let status = try? response.json
-        let message = status?["message"]?.stringValue ?? String(decoding: response.body, as: UTF8.self)
+        var message = status?["message"]?.stringValue ?? String(decoding: response.body, as: UTF8.self)
+        if response.status == 401 { message += " (berth's client: --token TOKEN or $BERTH_TOKEN)" }
         let code: BerthError.Code = switch response.status {
         case 400: .badRequest
         case 401: .unauthorized

@@ -7,7 +7,7 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete objects by kind and name, or those in manifests.")
 
     @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    @Option(name: [.short, .long], help: "Namespace.")
     var namespace: String = "default"
     @Option(name: .shortAndLong, help: "Delete the objects in this manifest file (or - for standard input).")
     var filename: String?
@@ -54,7 +54,7 @@ struct DeleteCommand: AsyncParsableCommand {
                     failures.append(APIClient.error(from: response))
                     continue
                 }
-                print("\(info.singular) \"\(name)\" deleted")
+                print("\(info.singular)\(info.group.isEmpty ? "" : "." + info.group) \"\(name)\" deleted")
                 // the object is gone when no object of its UID is: a controller may make a new one of the same name
                 deleted.append((info, ns, name, (try? JSON.parse(response.body))?["metadata"]?["uid"]?.stringValue))
             }
@@ -90,7 +90,7 @@ struct WaitCommand: AsyncParsableCommand {
         discussion: "berth wait pvc/data --for=jsonpath='{.status.phase}'=Bound --timeout 30s\nberth wait pvc/data --for=delete")
 
     @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    @Option(name: [.short, .long], help: "Namespace.")
     var namespace: String = "default"
     @Option(name: .customLong("for"), help: "jsonpath='{…}'=VALUE, or delete.")
     var condition: String

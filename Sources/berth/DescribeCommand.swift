@@ -7,7 +7,7 @@ struct DescribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show an object in detail, with its events.")
 
     @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    @Option(name: [.short, .long], help: "Namespace.")
     var namespace: String = "default"
     @Argument(help: "Kind (pvc, pv, sc, no, or KIND/NAME).")
     var kind: String

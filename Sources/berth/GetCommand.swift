@@ -123,9 +123,10 @@ struct GetCommand: AsyncParsableCommand {
                 let objects = items.filter { $0.0 == info }.map(\.1)
                 if objects.isEmpty { continue }
                 var table = Printer.table(kind: info, objects: objects, wide: output == "wide", withNamespace: ns.allNamespaces)
-                if infos.count > 1 {
-                    let nameColumn = table[0].firstIndex(of: "NAME") ?? 0
-                    for i in 1..<table.count { table[i][nameColumn] = "\(info.singular)/" + table[i][nameColumn] }
+                // several kinds: names as kubectl prints them, kind-qualified (events have no NAME column)
+                if infos.count > 1, let nameColumn = table[0].firstIndex(of: "NAME") {
+                    let prefix = "\(info.singular)\(info.group.isEmpty ? "" : "." + info.group)/"
+                    for i in 1..<table.count { table[i][nameColumn] = prefix + table[i][nameColumn] }
                 }
                 if showLabels {
                     table[0].append("LABELS")

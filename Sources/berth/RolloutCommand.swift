@@ -27,7 +27,7 @@ func statefulSetName(_ args: [String], usage: String) throws -> String {
 /// What every rollout subcommand takes: the agent, the namespace and the StatefulSet.
 struct RolloutTarget: ParsableArguments {
     @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    @Option(name: [.short, .long], help: "Namespace.")
     var namespace: String = "default"
     @Argument(help: "statefulset NAME, or statefulset/NAME")
     var args: [String]

@@ -8,7 +8,7 @@ struct ScaleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scale", abstract: "Set the number of replicas of a StatefulSet.")
 
     @OptionGroup var client: ClientOptions
-    @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+    @Option(name: [.short, .long], help: "Namespace.")
     var namespace: String = "default"
     @Option(name: .long, help: "The new number of replicas.")
     var replicas: Int

@@ -12,7 +12,7 @@ struct VolumeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a claim, wait until it is bound, print its path.")
 
         @OptionGroup var client: ClientOptions
-        @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+        @Option(name: [.short, .long], help: "Namespace.")
         var namespace: String = "default"
         @Argument(help: "Claim name.")
         var name: String
@@ -69,7 +69,7 @@ struct VolumeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the directory behind a claim (as the last line).")
 
         @OptionGroup var client: ClientOptions
-        @Option(name: [.short, .long], help: "Namespace (default: 'default').")
+        @Option(name: [.short, .long], help: "Namespace.")
         var namespace: String = "default"
         @Argument(help: "Claim name.")
         var claim: String
