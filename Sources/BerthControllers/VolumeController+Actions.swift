@@ -307,7 +307,7 @@ extension VolumeController {
                 switch try await provisioner.verify(pv, pools: [pool]) {
                 case .healthy: break
                 case .missing(let why):
-                    throw BerthError.notFound("PV \(pv.name): its directory is missing (\(why)); berth will not create it again empty — restore it (is the pool's disk mounted?), or delete the claim")
+                    throw BerthError.notFound("PV \(pv.name): its directory is missing (\(why)); berth will not create it again empty — restore it (is the pool's disk mounted?) and restart the agent, which checks host-path volumes at start, or delete the claim")
                 case .mismatched(let why):
                     throw BerthError.conflict("PV \(pv.name): \(why); berth will not serve it as this volume")
                 }

@@ -36,3 +36,14 @@ public func reexecWithMallocArenaLimit() {
     setenv("MALLOC_ARENA_MAX", "2", 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
 }
+
+/// Raises the soft limit on open files to the hard one. Removing a volume's tree holds one
+/// descriptor per directory level (each level is opened without following a symlink), and a workload
+/// can nest directories deeply; at the usual soft limit of 1,024 such a tree could not be deleted.
+/// The corresponding calls are `getrlimit` and `setrlimit(RLIMIT_NOFILE)`.
+public func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+}

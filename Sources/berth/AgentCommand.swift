@@ -33,6 +33,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         reexecWithMallocArenaLimit()
+        raiseOpenFileLimit()
         try await Berth.guarded {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw BerthError.invalid("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
