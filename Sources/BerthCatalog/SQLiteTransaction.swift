@@ -245,7 +245,8 @@ final class SQLiteTransaction: CatalogTransaction {
             storageClass = pv.storageClass
             accessBits = Int(pv.accessModeSet.bits)
             volumeMode = pv.volumeMode
-            capacityBytes = pv.capacityBytes
+            // what the pool accounts: a volume that is growing counts at the size it grows to
+            capacityBytes = max(pv.capacityBytes, pv.metadata.annotation(Keys.resizeReserved).flatMap { Int64($0) } ?? 0)
             created = pv.metadata.creationTimestamp ?? ""
             node = pv.metadata.annotation(Keys.node) ?? ""
             pool = pv.metadata.annotation(Keys.pool) ?? ""

@@ -255,11 +255,19 @@ extension VolumeController {
             return SyncResult()
         }
         if let pool = topology.pool(node: pv.metadata.annotation(Keys.node) ?? "", name: pv.metadata.annotation(Keys.pool) ?? "") {
+            // the pool already accounts this volume at its size, or at a size reserved for it before
+            let reserved = pv.metadata.annotation(Keys.resizeReserved).flatMap { Int64($0) } ?? 0
             let free = pool.capacity.bytes - (try tx.allocatedBytes(node: pool.node, pool: pool.name))
-            let more = request.bytes - pv.capacityBytes
-            if free < more {
+            let more = request.bytes - max(pv.capacityBytes, reserved)
+            if more > 0, free < more {
                 try event(tx, ref, "Warning", "VolumeResizeFailed", "cannot grow volume \(name) to \(request): pool \"\(pool.name)\" on node \"\(pool.node)\" has \(Quantity(bytes: max(free, 0))) free, \(Quantity(bytes: more)) more is needed; free space in the pool or enlarge it")
                 return SyncResult()
+            }
+            if more > 0 {
+                // reserved now, in this transaction: a claim synced after this one sees the space taken
+                var grown = pv
+                grown.metadata.setAnnotation(Keys.resizeReserved, String(request.bytes))
+                try tx.update(grown)
             }
         }
         var status = claim.status ?? .init()

@@ -107,6 +107,9 @@ public enum Keys {
     /// Loop volumes: the filesystem type and UUID chosen before mkfs and checked at every attach.
     public static let fsType = "berth.io/fs-type"
     public static let fsUUID = "berth.io/fs-uuid"
+    /// Set on a PV while it grows: the size (bytes) its pool reserves for it until the growth is
+    /// done, so that two claims growing at once cannot both be promised the same free space.
+    public static let resizeReserved = "berth.io/resize-reserved-bytes"
 
     public static let hostPathProvisioner = "berth.io/hostpath"
     public static let loopProvisioner = "berth.io/loop"

@@ -328,6 +328,47 @@ import Testing
         #expect(r.stderr.contains("berth agent"))
     }
 
+    /// Two claims that grow in the same pass cannot both be promised the pool's last free space: the
+    /// first reserves it, the second is refused with the pool's free space in an event.
+    @Test func twoClaimsGrowingAtOnceDoNotOvercommitTheirPool() async throws {
+        let config = dir.sub("agent.yaml")
+        try "nodes:\n  - name: n1\n    pools:\n      - {name: default, path: \(dir.sub("pool10")), capacity: 10Gi}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let agent = AgentProcess(stateDir: state, arguments: ["--config", config])
+        try await agent.start()
+        defer { Task { [agent] in await agent.stop() } }
+        let growable = """
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata: {name: growable}
+            provisioner: berth.io/hostpath
+            allowVolumeExpansion: true
+            ---
+
+            """
+        func claims(_ size: String) -> String { ManifestText.pvc("a", size, cls: "growable") + ManifestText.pvc("b", size, cls: "growable") }
+        #expect(try cli("apply", "-f", "-", stdin: growable + claims("4Gi"), agent: agent).status == 0)
+        #expect(try await eventually { try await allBound(agent, count: 2) })
+        // both grow by 2Gi in one apply (one transaction, one pass): 2Gi is free
+        let grown = try cli("apply", "-f", "-", stdin: claims("6Gi"), agent: agent)
+        #expect(grown.status == 0, "\(grown.stderr)")
+        let api = agent.client
+        func capacity(_ claim: String) async throws -> String? {
+            try await api.get(.persistentVolumeClaim, namespace: "default", name: claim)?["status"]?["capacity"]?["storage"]?.stringValue
+        }
+        #expect(try await eventually { try await capacity("a") == "6Gi" })
+        #expect(try await eventually {
+            try await api.list(.event, namespace: "default").items.contains {
+                $0["reason"]?.stringValue == "VolumeResizeFailed" && $0["involvedObject"]?["name"]?.stringValue == "b"
+            }
+        })
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await capacity("b") == "4Gi")
+        let volumes = try await api.list(.persistentVolume, namespace: nil).items
+        let total = try volumes.reduce(Int64(0)) { $0 + (try Quantity(parsing: $1["spec"]?["capacity"]?["storage"]?.stringValue ?? "0")).bytes }
+        #expect(total <= 10 << 30, "\(total)")
+    }
+
     @Test func aMisspeltFieldInTheAgentConfigIsRefused() throws {
         let config = dir.sub("agent.yaml")
         try "nodes:\n  - name: a\n    pool:\n      - {name: default, path: \(dir.sub("p")), capacity: 1Gi}\n"
