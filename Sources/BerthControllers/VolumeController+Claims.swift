@@ -232,6 +232,9 @@ extension VolumeController {
             try lost("ClaimLost", "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
             return SyncResult()
         }
+        // a volume still being provisioned is bound by that work once its storage exists (and one
+        // being deleted is not bound at all): a claim that names it early is left as it is
+        if Binding.isInTransition(pv) { return SyncResult() }
         if pv.spec.claimRef == nil || pv.spec.claimRef?.uid == claim.uid {
             try bind(tx, volume: pv, claim: claim)
             if let request = claim.request, let capacity = pv.capacity, request > capacity, !pv.isUnavailable {

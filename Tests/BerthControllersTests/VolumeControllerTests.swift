@@ -309,6 +309,24 @@ func pvcYAML(_ name: String, _ size: String, modes: String = "[ReadWriteOnce]", 
         #expect(volumes.count == 1)
     }
 
+    /// A claim edited to name its volume, marked bind-completed, while the volume is still an intent
+    /// (its storage not made) is not bound by the claim's sync: only the provisioning binds it.
+    @Test func aClaimNamingAnIntentEarlyDoesNotBindIt() async throws {
+        let h = try Harness()
+        try await h.apply(classYAML + pvcYAML("c", "1Gi", cls: "local"))
+        let result = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        let (intent, _) = try #require(result.provisioned)
+        try await h.catalog.write { tx in
+            var c = try #require(try tx.get(PersistentVolumeClaim.self, namespace: "default", name: "c"))
+            c.spec.volumeName = intent.name
+            c.metadata.setAnnotation(Keys.bindCompleted, "yes")
+            try tx.update(c)
+        }
+        _ = try await h.catalog.write { tx in try h.controller.syncClaim(tx, key: Key("default", "c")) }
+        #expect(try await h.volume(intent.name)?.phase == "Pending")
+        #expect(try await h.volume(intent.name)?.metadata.annotation(Keys.provisioning) == "true")
+    }
+
     /// A pass hands the intent it committed straight to the provisioning, which then does not read it
     /// back; when the claim is deleted in between, the volume is made but not bound, and the next
     /// pass (not the periodic resync) removes it and the intent.
