@@ -245,8 +245,10 @@ final class SQLiteTransaction: CatalogTransaction {
             storageClass = pv.storageClass
             accessBits = Int(pv.accessModeSet.bits)
             volumeMode = pv.volumeMode
-            // what the pool accounts: a volume that is growing counts at the size it grows to
-            capacityBytes = max(pv.capacityBytes, pv.metadata.annotation(Keys.resizeReserved).flatMap { Int64($0) } ?? 0)
+            // what the pool accounts: a Bound volume that is growing counts at the size it grows to (only
+            // a Bound one: an Available volume is matched by its capacity, never by a reservation)
+            let reserved = pv.phase == "Bound" ? pv.metadata.annotation(Keys.resizeReserved).flatMap { Int64($0) } ?? 0 : 0
+            capacityBytes = max(pv.capacityBytes, reserved)
             created = pv.metadata.creationTimestamp ?? ""
             node = pv.metadata.annotation(Keys.node) ?? ""
             pool = pv.metadata.annotation(Keys.pool) ?? ""

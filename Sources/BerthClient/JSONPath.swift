@@ -4,8 +4,10 @@ import BerthModel
 /// expressions; paths of `.field`, `['field']`, `[N]`, `[-N]`, `[*]`, `.*` and filters
 /// `[?(@.path=="value")]` (also `!=`, and `[?(@.path)]` for "has it"); `\.` inside a field name
 /// (`{.metadata.annotations.pv\.kubernetes\.io/bind-completed}`); string literals `{"\n"}`; and
-/// `{range …}…{end}`. What an expression matches is printed space-separated; a path that matches
-/// nothing prints nothing (kubectl's `--allow-missing-template-keys`, on by default).
+/// `{range …}…{end}`. Filters compare with `==`, `!=`, `<`, `<=`, `>`, `>=` (as numbers when both
+/// sides are numbers); an element without the tested field is skipped. What an expression matches
+/// is printed space-separated; a path that matches nothing prints nothing (kubectl's
+/// `--allow-missing-template-keys`, on by default).
 public struct JSONPathTemplate: Sendable {
     indirect enum Node: Sendable {
         case text(String)
@@ -84,14 +86,34 @@ public struct JSONPathTemplate: Sendable {
                     next += a.filter { element in
                         let found = evaluate(path, [element])
                         guard let op, let value else { return !found.isEmpty }
-                        let matches = found.contains { ($0.scalarText ?? "") == value }
-                        return op == "==" ? matches : !matches
+                        return found.contains { compare($0.scalarText ?? "", op, value) }
                     }
                 }
             }
             current = next
         }
         return current
+    }
+
+    static func compare(_ lhs: String, _ op: String, _ rhs: String) -> Bool {
+        if let l = Double(lhs), let r = Double(rhs) {
+            switch op {
+            case "==": return l == r
+            case "!=": return l != r
+            case "<": return l < r
+            case "<=": return l <= r
+            case ">": return l > r
+            default: return l >= r
+            }
+        }
+        switch op {
+        case "==": return lhs == rhs
+        case "!=": return lhs != rhs
+        case "<": return lhs < rhs
+        case "<=": return lhs <= rhs
+        case ">": return lhs > rhs
+        default: return lhs >= rhs
+        }
     }
 
     struct Parser {
@@ -198,12 +220,24 @@ public struct JSONPathTemplate: Sendable {
                     guard let close = s[j...].firstIndex(of: "]") else { throw failure("an unclosed '['") }
                     var inner = String(s[(j + 1)..<close]).trimmingCharacters(in: .whitespaces)
                     if inner.hasPrefix("?(") {
-                        // a filter may hold ']' inside quotes: find the ')]' that ends it
-                        guard let end = String(s[j...]).range(of: ")]") else { throw failure("an unclosed filter") }
-                        let endIndex = j + String(s[j...]).distance(from: String(s[j...]).startIndex, to: end.lowerBound)
-                        inner = String(s[(j + 3)..<endIndex])
+                        // the ')]' that ends the filter, not one inside a quoted value
+                        var k = j + 3
+                        var quote: Character?
+                        while k + 1 < s.count {
+                            if let q = quote {
+                                if s[k] == "\\" { k += 2; continue }
+                                if s[k] == q { quote = nil }
+                            } else if s[k] == "\"" || s[k] == "'" {
+                                quote = s[k]
+                            } else if s[k] == ")", s[k + 1] == "]" {
+                                break
+                            }
+                            k += 1
+                        }
+                        guard k + 1 < s.count, s[k] == ")", s[k + 1] == "]" else { throw failure("an unclosed filter") }
+                        inner = String(s[(j + 3)..<k])
                         steps.append(try filter(inner, failure: failure))
-                        j = endIndex + 2
+                        j = k + 2
                         continue
                     }
                     if inner == "*" {
@@ -223,19 +257,39 @@ public struct JSONPathTemplate: Sendable {
             return steps
         }
 
+        /// `@.path OP value` or `@.path`; the operator is the first one outside quotes.
         static func filter(_ text: String, failure: (String) -> BerthError) throws -> Step {
-            for op in ["==", "!="] {
-                if let r = text.range(of: op) {
-                    let lhs = text[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
-                    var rhs = text[r.upperBound...].trimmingCharacters(in: .whitespaces)
-                    if let q = rhs.first, q == "'" || q == "\"", rhs.count >= 2, rhs.last == q { rhs = String(rhs.dropFirst().dropLast()) }
-                    guard lhs.hasPrefix("@") else { throw failure("a filter must test @.field") }
-                    return .filter(path: try steps(String(lhs), template: text), op: op, value: rhs)
+            let c = Array(text)
+            var k = 0
+            var quote: Character?
+            var found: (op: String, at: Int)?
+            while k < c.count, found == nil {
+                if let q = quote {
+                    if c[k] == q { quote = nil }
+                } else if c[k] == "\"" || c[k] == "'" {
+                    quote = c[k]
+                } else if "=!<>&|~".contains(c[k]) {
+                    let two = k + 1 < c.count ? String(c[k...(k + 1)]) : String(c[k])
+                    if ["==", "!=", "<=", ">="].contains(two) {
+                        found = (two, k)
+                    } else if c[k] == "<" || c[k] == ">" {
+                        found = (String(c[k]), k)
+                    } else {
+                        throw failure("the filter '\(text)' uses '\(two)'; berth's jsonpath filters compare one field with ==, !=, <, <=, > or >=")
+                    }
                 }
+                k += 1
             }
-            let path = text.trimmingCharacters(in: .whitespaces)
-            guard path.hasPrefix("@") else { throw failure("a filter must test @.field") }
-            return .filter(path: try steps(path, template: text), op: nil, value: nil)
+            guard let (op, at) = found else {
+                let path = text.trimmingCharacters(in: .whitespaces)
+                guard path.hasPrefix("@") else { throw failure("a filter must test @.field") }
+                return .filter(path: try steps(path, template: text), op: nil, value: nil)
+            }
+            let lhs = String(c[..<at]).trimmingCharacters(in: .whitespaces)
+            var rhs = String(c[(at + op.count)...]).trimmingCharacters(in: .whitespaces)
+            if let q = rhs.first, q == "'" || q == "\"", rhs.count >= 2, rhs.last == q { rhs = String(rhs.dropFirst().dropLast()) }
+            guard lhs.hasPrefix("@") else { throw failure("a filter must test @.field") }
+            return .filter(path: try steps(lhs, template: text), op: op, value: rhs)
         }
     }
 }

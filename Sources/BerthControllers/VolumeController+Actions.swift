@@ -168,8 +168,10 @@ extension VolumeController {
                   var c = try tx.get(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name), c.uid == claim.uid,
                   let wanted = c.request, wanted.bytes >= request.bytes else { return }
             current.spec.capacity = ["storage": request]
-            // grown: the reservation is the capacity now
-            current.metadata.setAnnotation(Keys.resizeReserved, nil)
+            // grown: the reservation is the capacity now, unless a larger growth was accepted meanwhile
+            if let reserved = current.metadata.annotation(Keys.resizeReserved).flatMap({ Int64($0) }), reserved <= request.bytes {
+                current.metadata.setAnnotation(Keys.resizeReserved, nil)
+            }
             try tx.update(current)
             var status = c.status ?? .init()
             status.capacity = ["storage": request]

@@ -49,8 +49,12 @@ extension VolumeController {
         }
         guard let claim else {
             // released: the claim it was bound to is gone
-            if pv.phase != "Released", pv.phase != "Failed" {
-                pv.setPhase("Released")
+            let releasing = pv.phase != "Released" && pv.phase != "Failed"
+            // a growth that its claim no longer waits for reserves nothing
+            let staleReservation = pv.metadata.annotation(Keys.resizeReserved) != nil
+            if releasing || staleReservation {
+                if releasing { pv.setPhase("Released") }
+                pv.metadata.setAnnotation(Keys.resizeReserved, nil)
                 pv = try tx.update(pv)
             }
             if pv.phase == "Failed", !retryFailed { return SyncResult() }

@@ -57,9 +57,9 @@ struct ConfigFile: Decodable {
             throw BerthError.invalid("cannot read the agent config \(path); check the path given to --config")
         }
         do {
-            let file = try YAMLDecoder().decode(ConfigFile.self, from: text)
+            // unknown fields first: a misspelt required one ('nmae:') is named as what it is
             try checkKnownFields(text, path: path)
-            return file
+            return try YAMLDecoder().decode(ConfigFile.self, from: text)
         } catch let e as BerthError {
             throw e
         } catch let e as DecodingError {

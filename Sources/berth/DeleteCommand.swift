@@ -118,6 +118,8 @@ struct WaitCommand: AsyncParsableCommand {
                 }
                 path = String(expr[...close])
                 expected = String(expr[expr.index(close, offsetBy: 2)...])
+                // a malformed template is an error now, not a wait that can never succeed
+                _ = try JSONPathTemplate(String(expr[...close]))
             }
             let api = try client.client()
             let limit = try DurationText.parse(timeout)

@@ -116,7 +116,8 @@ struct GetCommand: AsyncParsableCommand {
             let root = items.count == 1 && (!names.isEmpty || !headers) ? items[0].1
                 : .object(["apiVersion": .string("v1"), "kind": .string("List"), "items": .array(items.map(\.1)),
                            "metadata": .object(["resourceVersion": .string("")])])
-            Swift.print(template.render(root))
+            // no newline of its own, as kubectl (a template ends lines with {"\n"} where it wants them)
+            Swift.print(template.render(root), terminator: "")
         default:
             var first = true
             for info in infos {

@@ -362,6 +362,34 @@ import Testing
         #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "fast") } == 5 << 30)
         #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "none") } == 0)
     }
+
+    /// A Bound volume that is growing counts at the size reserved for it; any other volume at its
+    /// capacity, which is also what matching sees.
+    @Test func aGrowthReservationCountsOnlyWhileTheVolumeIsBound() async throws {
+        let catalog = try SQLiteCatalog(path: dir.sub("catalog.sqlite"))
+        try await catalog.write { tx in
+            var b = self.pv("b", 2)
+            b.metadata.setAnnotation(Keys.resizeReserved, String(Int64(6) << 30))
+            b.setPhase("Bound")
+            try tx.create(b)
+            var a = self.pv("a", 1)
+            a.metadata.setAnnotation(Keys.resizeReserved, String(Int64(6) << 30))
+            a.setPhase("Available")
+            try tx.create(a)
+        }
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 7 << 30)
+        let fits = try await catalog.read { tx in
+            try tx.volumeCandidates(storageClass: "", accessModes: AccessModeSet(["ReadWriteOnce"]), volumeMode: "Filesystem",
+                                    minBytes: 2 << 30, limit: 1)
+        }
+        #expect(fits.isEmpty, "a 1Gi volume is not a candidate for 2Gi, whatever its annotation")
+        try await catalog.write { tx in
+            var b = try tx.get(PersistentVolume.self, name: "b")!
+            b.setPhase("Released")
+            try tx.update(b)
+        }
+        #expect(try await catalog.read { try $0.allocatedBytes(node: "n", pool: "default") } == 3 << 30)
+    }
 }
 
 /// The index tables are written only with what changed; these check that they still hold exactly

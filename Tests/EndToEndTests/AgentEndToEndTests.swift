@@ -78,13 +78,17 @@ import Testing
         let described = try cli("describe", "pvc", "data", agent: agent).stdout
         #expect(described.contains("ProvisioningSucceeded"))
         // jsonpath as kubectl evaluates it: a list is a List (items), a named object the object
-        #expect(try cli("get", "pvc", "-o", "jsonpath={.items[*].metadata.name}", agent: agent).stdout == "data logs\n")
+        #expect(try cli("get", "pvc", "-o", "jsonpath={.items[*].metadata.name}", agent: agent).stdout == "data logs")
         let ranged = try cli("get", "pvc", "-o", #"jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}"#, agent: agent).stdout
-        #expect(ranged == "data=Bound\nlogs=Bound\n\n", "\(ranged)")
+        #expect(ranged == "data=Bound\nlogs=Bound\n", "\(ranged)")
         let filtered = try cli("get", "sc", "-o", #"jsonpath={.items[?(@.provisioner=="berth.io/hostpath")].metadata.name}"#, agent: agent).stdout
-        #expect(filtered == "berth-hostpath\n", "\(filtered)")
+        #expect(filtered == "berth-hostpath", "\(filtered)")
+        let compared = try cli("get", "pvc", "-o", #"jsonpath={.items[?(@.metadata.name!="data")].metadata.name} {.items[?(@.metadata.generation>=1)].metadata.name}[{.items[?(@.spec.nope!="x")].metadata.name}]"#, agent: agent).stdout
+        #expect(compared == "logs data logs[]", "\(compared)")
+        let unsupported = try cli("get", "pvc", "-o", #"jsonpath={.items[?(@.a=~"x")].metadata.name}"#, agent: agent)
+        #expect(unsupported.status == 1, "\(unsupported.stdout)")
         let escaped = try cli("get", "pvc", "data", "-o", #"jsonpath={.metadata.annotations.pv\.kubernetes\.io/bind-completed}"#, agent: agent).stdout
-        #expect(escaped == "yes\n", "\(escaped)")
+        #expect(escaped == "yes", "\(escaped)")
         let malformed = try cli("get", "pvc", "-o", "jsonpath={.items[0", agent: agent)
         #expect(malformed.status == 1 && malformed.stderr.hasPrefix("error: jsonpath template"), "\(malformed.stderr)")
     }
