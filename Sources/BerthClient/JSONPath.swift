@@ -95,25 +95,20 @@ public struct JSONPathTemplate: Sendable {
         return current
     }
 
+    /// `lhs op rhs`, as numbers when both sides are numbers, else as text.
     static func compare(_ lhs: String, _ op: String, _ rhs: String) -> Bool {
-        if let l = Double(lhs), let r = Double(rhs) {
+        func holds<T: Comparable>(_ l: T, _ r: T) -> Bool {
             switch op {
-            case "==": return l == r
-            case "!=": return l != r
-            case "<": return l < r
-            case "<=": return l <= r
-            case ">": return l > r
-            default: return l >= r
+            case "==": l == r
+            case "!=": l != r
+            case "<": l < r
+            case "<=": l <= r
+            case ">": l > r
+            default: l >= r
             }
         }
-        switch op {
-        case "==": return lhs == rhs
-        case "!=": return lhs != rhs
-        case "<": return lhs < rhs
-        case "<=": return lhs <= rhs
-        case ">": return lhs > rhs
-        default: return lhs >= rhs
-        }
+        if let l = Double(lhs), let r = Double(rhs) { return holds(l, r) }
+        return holds(lhs, rhs)
     }
 
     struct Parser {
