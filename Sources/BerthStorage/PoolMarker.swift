@@ -19,14 +19,14 @@ public enum PoolMarker {
     /// Checks (and on first use initialises) `pool`. Never creates a root it has seen before.
     public static func prepare(_ pool: StoragePool, stateDir: String) throws -> State {
         let records = try SafeDirectory.makeRoot(path: stateDir + "/pools.d")
-        let recordName = "\(pool.node).\(pool.name)"
-        let recorded = try records.readFile(recordName).map { String(decoding: $0, as: UTF8.self) }
-        if let recorded {
+        let recordName = recordName(of: pool)
+        // an unreadable record is an error here, never taken for a pool not yet used
+        if let recorded = try records.readFile(recordName).map({ String(decoding: $0, as: UTF8.self) }) {
             let root: SafeDirectory
             do { root = try SafeDirectory(path: pool.path) } catch {
                 return .missing("pool \"\(pool.name)\" of node \"\(pool.node)\": its root \(pool.path) does not exist; mount its disk (or restore the directory) and restart the agent")
             }
-            let marker = (try? root.readFile(fileName)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
+            let marker = text(of: fileName, in: root)
             guard marker == recorded else {
                 return .missing("pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) has \(marker == nil ? "no" : "another") \(fileName) marker, so it is not the directory berth used before; mount its disk and restart the agent (or, to start the pool afresh, remove \(stateDir)/pools.d/\(recordName))")
             }
@@ -46,9 +46,15 @@ public enum PoolMarker {
 
     /// The id recorded for `pool` in the state directory (nil before its first use).
     public static func recorded(_ pool: StoragePool, stateDir: String) -> String? {
-        guard let records = try? SafeDirectory(path: stateDir + "/pools.d"),
-              let data = (try? records.readFile("\(pool.node).\(pool.name)")).flatMap({ $0 }) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        guard let records = try? SafeDirectory(path: stateDir + "/pools.d") else { return nil }
+        return text(of: recordName(of: pool), in: records)
+    }
+
+    static func recordName(of pool: StoragePool) -> String { "\(pool.node).\(pool.name)" }
+
+    /// A small file's text: a pool's marker or its record; nil when missing or unreadable.
+    static func text(of name: String, in directory: SafeDirectory) -> String? {
+        (try? directory.readFile(name)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Opens a pool's root only if it carries a marker (the disk is there), and the recorded one
@@ -60,7 +66,7 @@ public enum PoolMarker {
         } catch {
             throw BerthError(.unavailable, "pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) does not exist; is its disk mounted?")
         }
-        guard let marker = (try? root.readFile(fileName)).flatMap({ $0 }).map({ String(decoding: $0, as: UTF8.self) }) else {
+        guard let marker = text(of: fileName, in: root) else {
             throw BerthError(.unavailable, "pool \"\(pool.name)\" of node \"\(pool.node)\": \(pool.path) has no \(fileName) marker; is its disk mounted? berth will not use or clean it")
         }
         if let expected = pool.marker, marker != expected {

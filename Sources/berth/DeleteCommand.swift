@@ -42,7 +42,8 @@ struct DeleteCommand: AsyncParsableCommand {
             let deadline = ContinuousClock.now + (try DurationText.parse(timeout))
             // every deletion is asked for first, then waited for, as kubectl does: a volume's
             // protection finalizer waits for its claim, which may come later in the same manifest
-            var deleted: [(info: KindInfo, namespace: String?, name: String, uid: String?)] = []
+            typealias Deleted = (info: KindInfo, namespace: String?, name: String, uid: String?)
+            var deleted: [Deleted] = []
             var failures: [BerthError] = []
             for (info, ns, name) in targets {
                 let response = try await api.send(.DELETE, APIClient.objectPath(info, namespace: ns, name: name))
@@ -59,7 +60,7 @@ struct DeleteCommand: AsyncParsableCommand {
                 deleted.append((info, ns, name, (try? JSON.parse(response.body))?["metadata"]?["uid"]?.stringValue))
             }
             while wait, !deleted.isEmpty {
-                var remaining: [(info: KindInfo, namespace: String?, name: String, uid: String?)] = []
+                var remaining: [Deleted] = []
                 for d in deleted {
                     if let current = try await api.get(d.info, namespace: d.namespace, name: d.name),
                        d.uid == nil || current["metadata"]?["uid"]?.stringValue == d.uid {

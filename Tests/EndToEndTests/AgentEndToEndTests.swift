@@ -383,6 +383,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.sub("p")))
     }
 
+    /// cli.md: usage errors are one line `error: …` and exit status 1, like every other error;
+    /// help and version still exit 0.
+    @Test func usageErrorsAreOneLineAndExitOne() throws {
+        for args in [["volume", "create", "v1"], ["get"], ["get", "--bogus", "pvc"], ["nosuch"]] {
+            let r = try runCLI(args, socket: dir.sub("nothing.sock"))
+            #expect(r.status == 1, "\(args)")
+            #expect(r.stderr.hasPrefix("error: ") && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("--help"), "\(args): \(r.stderr)")
+        }
+        #expect(try runCLI(["--help"], socket: nil).status == 0)
+        #expect(try runCLI(["get", "--help"], socket: nil).stdout.contains("USAGE"))
+        #expect(try runCLI(["--version"], socket: nil).status == 0)
+    }
+
     @Test func secondAgentOnTheSameStateDirectoryIsRefused() async throws {
         let agent = AgentProcess(stateDir: state)
         try await agent.start()
